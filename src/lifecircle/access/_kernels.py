@@ -1,0 +1,263 @@
+"""Numba kernels of the access engine, on CSR arrays.
+
+All distances are metres, float64.  ``inf`` marks "not reached"; the public layer turns it into NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["bounded_search_nodes", "origin_searches"]
+
+
+@njit(cache=True, inline="always")
+def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
+    i = size
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hv[p], hv[i] = hv[i], hv[p]
+        i = p
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:
+    size -= 1
+    hk[0] = hk[size]
+    hv[0] = hv[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        c = left
+        if left + 1 < size and hk[left + 1] < hk[left]:
+            c = left + 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return size
+
+
+@njit(cache=True)
+def _search(
+    seeds_node: np.ndarray,
+    seeds_dist: np.ndarray,
+    n_seeds: int,
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    hw: np.ndarray,
+    cutoff: float,
+    dist: np.ndarray,
+    order: np.ndarray,
+    hk: np.ndarray,
+    hv: np.ndarray,
+) -> int:
+    """Dijkstra from seeds (node, initial distance) up to ``cutoff``.
+
+    Fills ``dist`` (must be all inf on entry for the nodes it touches) and writes the settled
+    nodes in settling order into ``order``; returns how many were settled.  The caller resets
+    ``dist[order[:n]]`` to inf afterwards (and the seeds' entries, which are always settled
+    when within the cutoff).
+    """
+    size = 0
+    for i in range(n_seeds):
+        x = seeds_node[i]
+        d = seeds_dist[i]
+        if d <= cutoff and d < dist[x]:
+            dist[x] = d
+            size = _heap_push(hk, hv, size, d, x)
+    n_settled = 0
+    while size > 0:
+        d = hk[0]
+        x = hv[0]
+        size = _heap_pop(hk, hv, size)
+        if d > dist[x]:
+            continue
+        order[n_settled] = x
+        n_settled += 1
+        for h in range(indptr[x], indptr[x + 1]):
+            y = nbr[h]
+            nd = d + hw[h]
+            if nd < dist[y] and nd <= cutoff:
+                dist[y] = nd
+                size = _heap_push(hk, hv, size, nd, y)
+    # a node whose label was lowered but which was never popped cannot exist: every push is popped
+    return n_settled
+
+
+@njit(cache=True)
+def _insert_topk(kd: np.ndarray, ko: np.ndarray, d: float, o: int) -> None:
+    """Insert (d, o) into the ascending top-k arrays (ties broken by outlet index)."""
+    k = kd.shape[0]
+    if ko[k - 1] != -1 and (d > kd[k - 1] or (d == kd[k - 1] and o > ko[k - 1])):
+        return
+    i = k - 1
+    while i > 0 and (ko[i - 1] == -1 or kd[i - 1] > d or (kd[i - 1] == d and ko[i - 1] > o)):
+        kd[i] = kd[i - 1]
+        ko[i] = ko[i - 1]
+        i -= 1
+    kd[i] = d
+    ko[i] = o
+
+
+@njit(cache=True, parallel=True)
+def origin_searches(
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    hedge: np.ndarray,
+    hw: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    edge_len: np.ndarray,
+    eo_ptr: np.ndarray,
+    eo_outlet: np.ndarray,
+    eo_offset: np.ndarray,
+    eo_access: np.ndarray,
+    outlet_cat: np.ndarray,
+    n_cat: int,
+    or_ptr: np.ndarray,
+    or_edge: np.ndarray,
+    or_offset: np.ndarray,
+    or_access: np.ndarray,
+    cutoff: float,
+    bands: np.ndarray,
+    k: int,
+    n_chunks: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every origin group, the outlets within ``cutoff`` along the network.
+
+    An origin group (a residence) has one or more origin points (the residence itself, or its
+    entrances), each snapped onto an edge at ``offset`` metres from the edge's ``u`` end with a
+    straight access leg of ``access`` metres.  The walk distance to an outlet is
+    ``origin access + network distance between the two feet + outlet access``; partial edges
+    are counted exactly, and two feet on the same edge are joined directly along it.
+
+    Returns
+    -------
+    counts : int32 (R, n_cat, B)
+        Outlets of each category within each band.
+    knn_d : float64 (R, n_cat, k)
+        The k smallest distances per category, ascending, ``inf`` where fewer were found.
+    knn_o : int64 (R, n_cat, k)
+        Their outlet indices, ``-1`` where fewer were found.
+    """
+    n_nodes = indptr.shape[0] - 1
+    n_out = outlet_cat.shape[0]
+    n_res = or_ptr.shape[0] - 1
+    n_bands = bands.shape[0]
+    counts = np.zeros((n_res, n_cat, n_bands), dtype=np.int32)
+    knn_d = np.full((n_res, n_cat, k), np.inf)
+    knn_o = np.full((n_res, n_cat, k), -1, dtype=np.int64)
+    heap_cap = nbr.shape[0] + 2 * (or_edge.shape[0] + 1)
+    chunk = (n_res + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        start = c * chunk
+        stop = min(n_res, start + chunk)
+        if start >= stop:
+            continue
+        dist = np.full(n_nodes, np.inf)
+        order = np.empty(n_nodes, dtype=np.int64)
+        hk = np.empty(heap_cap)
+        hv = np.empty(heap_cap, dtype=np.int64)
+        best = np.full(n_out, np.inf)
+        touched = np.empty(n_out, dtype=np.int64)
+        max_seeds = 0
+        for r in range(start, stop):
+            max_seeds = max(max_seeds, or_ptr[r + 1] - or_ptr[r])
+        seeds_node = np.empty(2 * max_seeds, dtype=np.int64)
+        seeds_dist = np.empty(2 * max_seeds)
+        for r in range(start, stop):
+            n_touched = 0
+            n_seeds = 0
+            for j in range(or_ptr[r], or_ptr[r + 1]):
+                e = or_edge[j]
+                s = or_offset[j]
+                a = or_access[j]
+                seeds_node[n_seeds] = edge_u[e]
+                seeds_dist[n_seeds] = a + s
+                seeds_node[n_seeds + 1] = edge_v[e]
+                seeds_dist[n_seeds + 1] = a + edge_len[e] - s
+                n_seeds += 2
+                # outlets on the same edge: walk straight along it
+                for q in range(eo_ptr[e], eo_ptr[e + 1]):
+                    o = eo_outlet[q]
+                    d = a + abs(s - eo_offset[q]) + eo_access[q]
+                    if d < best[o]:
+                        if best[o] == np.inf:
+                            touched[n_touched] = o
+                            n_touched += 1
+                        best[o] = d
+            n_settled = _search(
+                seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv
+            )
+            for i in range(n_settled):
+                x = order[i]
+                dx = dist[x]
+                for h in range(indptr[x], indptr[x + 1]):
+                    f = hedge[h]
+                    lo = eo_ptr[f]
+                    hi = eo_ptr[f + 1]
+                    if lo == hi:
+                        continue
+                    from_u = edge_u[f] == x
+                    from_v = edge_v[f] == x
+                    for q in range(lo, hi):
+                        o = eo_outlet[q]
+                        t = eo_offset[q]
+                        d = np.inf
+                        if from_u:
+                            d = dx + t
+                        if from_v:
+                            d = min(d, dx + edge_len[f] - t)
+                        d += eo_access[q]
+                        if d < best[o]:
+                            if best[o] == np.inf:
+                                touched[n_touched] = o
+                                n_touched += 1
+                            best[o] = d
+            for i in range(n_settled):
+                dist[order[i]] = np.inf
+            for i in range(n_seeds):
+                dist[seeds_node[i]] = np.inf
+            for i in range(n_touched):
+                o = touched[i]
+                d = best[o]
+                best[o] = np.inf
+                if d > cutoff:
+                    continue
+                cat = outlet_cat[o]
+                for b in range(n_bands):
+                    if d <= bands[b]:
+                        counts[r, cat, b] += 1
+                _insert_topk(knn_d[r, cat], knn_o[r, cat], d, o)
+    return counts, knn_d, knn_o
+
+
+@njit(cache=True)
+def bounded_search_nodes(
+    seeds_node: np.ndarray,
+    seeds_dist: np.ndarray,
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    hw: np.ndarray,
+    cutoff: float,
+) -> np.ndarray:
+    """Node distances from seeds up to ``cutoff`` (``inf`` beyond), for walking areas."""
+    n_nodes = indptr.shape[0] - 1
+    dist = np.full(n_nodes, np.inf)
+    order = np.empty(n_nodes, dtype=np.int64)
+    hk = np.empty(nbr.shape[0] + seeds_node.shape[0] + 1)
+    hv = np.empty(nbr.shape[0] + seeds_node.shape[0] + 1, dtype=np.int64)
+    _search(
+        seeds_node, seeds_dist, seeds_node.shape[0], indptr, nbr, hw, cutoff, dist, order, hk, hv
+    )
+    return dist

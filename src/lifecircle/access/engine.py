@@ -1,0 +1,513 @@
+"""Walking access from every residence to every 业态: nearest, k nearest, counts within bands.
+
+Distance definition (metres)::
+
+    walk = access leg at the origin            (straight, point → its foot on the nearest edge)
+         + shortest network distance between the two feet (partial edges counted exactly;
+           two feet on one edge are also joined directly along it)
+         + access leg at the outlet            (straight, foot → outlet)
+
+Time (minutes) = walk / (walking speed in m/min).  Everything is searched up to the largest band;
+an outlet beyond it is *not reached*, and a 业态 with none reached has missing (NaN/null) nearest
+values, never a sentinel distance.  A 业态 with no outlet at all in the input has missing counts
+too (no data), while a 业态 that exists but is out of reach counts 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numba
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lifecircle.access._kernels import origin_searches
+from lifecircle.access._snap import Snapped, snap_points
+from lifecircle.errors import CRSError, InputError, Problem
+from lifecircle.network import WalkNetwork
+
+__all__ = [
+    "DEFAULT_BANDS_MIN",
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_WALK_SPEED_KMH",
+    "WALK_SPEED_PRESETS",
+    "AccessResult",
+    "compute_access",
+    "prepare_points",
+    "walk_speed_m_per_min",
+]
+
+log = logging.getLogger(__name__)
+
+#: Default walking speed: 70 m/min = 4.2 km/h, so that 15 min ≈ 1,050 m, inside GB 50180's
+#: 800–1,000 m and Tianjin's 1,500 m radii (standards.md §13, proposal "P").
+DEFAULT_WALK_SPEED_KMH = 4.2
+#: Named speeds for ``--walk-speed``: ``elderly`` = 3.0 km/h (50 m/min), a proposal (P) in line
+#: with the 0.8–0.9 m/s walking speeds used for older pedestrians in signal timing.
+WALK_SPEED_PRESETS = {"default": DEFAULT_WALK_SPEED_KMH, "elderly": 3.0}
+#: Default time bands in minutes (5/10/15: 家门口 5–10 min, 家周边 15 min; standards.md §13 D2).
+DEFAULT_BANDS_MIN = (5.0, 10.0, 15.0)
+#: Points farther than this from every walkable edge are left out with a reason.
+DEFAULT_MAX_SNAP_M = 250.0
+
+
+def walk_speed_m_per_min(speed: float | str) -> float:
+    """Walking speed in metres per minute from km/h or a preset name (``default``, ``elderly``).
+
+    Examples
+    --------
+    >>> walk_speed_m_per_min(4.2)
+    70.0
+    >>> walk_speed_m_per_min("elderly")
+    50.0
+    """
+    if isinstance(speed, str):
+        key = speed.strip().lower()
+        if key in WALK_SPEED_PRESETS:
+            speed = WALK_SPEED_PRESETS[key]
+        else:
+            try:
+                speed = float(key)
+            except ValueError:
+                raise InputError(
+                    f"walking speed {speed!r} is neither km/h nor a preset; "
+                    f"use a number such as 4.2 or one of {sorted(WALK_SPEED_PRESETS)}",
+                    "walking speed",
+                ) from None
+    if not (math.isfinite(speed) and 0.5 <= speed <= 10.0):
+        raise InputError(
+            f"walking speed {speed} km/h is outside 0.5–10 km/h; give km/h, e.g. 4.2",
+            "walking speed",
+        )
+    return round(float(speed) * 1000.0 / 60.0, 10)
+
+
+def _check_network(network: WalkNetwork) -> None:
+    crs = network.crs
+    if crs is None:
+        raise CRSError(
+            "the network has no CRS; read it with lifecircle.ingest.read_network", "network"
+        )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    if not crs.is_projected or unit not in ("metre", "meter"):
+        raise CRSError(
+            f"the network is in {crs.name} ({unit or 'no unit'}), not in metres; project it to a "
+            "local metric CRS first (read_network does this; or WalkNetwork built with "
+            "lifecircle.geo.local_utm_crs)",
+            "network",
+        )
+    if network.n_edges == 0:
+        raise InputError("the network has no edges", "network")
+
+
+@dataclass
+class _Points:
+    """Points of one layer prepared for the kernel (network CRS, snapped)."""
+
+    ids: np.ndarray  # object array of str ids
+    x: np.ndarray
+    y: np.ndarray
+    snapped: Snapped
+
+
+def prepare_points(
+    network: WalkNetwork, frame: gpd.GeoDataFrame, id_column: str, *, max_snap_m: float, what: str
+) -> _Points:
+    """Project a point layer into the network CRS and snap it."""
+    if frame.crs is None:
+        raise CRSError(f"the {what} layer has no CRS; declare it (e.g. EPSG:4326)", what)
+    if id_column not in frame.columns:
+        raise InputError(
+            Problem(
+                f"column '{id_column}' is missing (columns: {', '.join(map(str, frame.columns))})",
+                field=id_column,
+                fix=f"read the layer with lifecircle.ingest.read_{what}",
+            ),
+            what,
+        )
+    geom = frame.geometry.to_crs(network.crs)
+    if len(geom) and not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    x = geom.x.to_numpy(dtype=np.float64)
+    y = geom.y.to_numpy(dtype=np.float64)
+    ids = frame[id_column].astype(str).to_numpy(dtype=object)
+    return _Points(ids, x, y, snap_points(network, x, y, max_snap_m=max_snap_m))
+
+
+def _edge_outlet_csr(
+    n_edges: int, edge: np.ndarray, offset: np.ndarray, access: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    order = np.lexsort((offset, edge))
+    ptr = np.zeros(n_edges + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge, minlength=n_edges), out=ptr[1:])
+    return ptr, order.astype(np.int64), offset[order], access[order]
+
+
+@dataclass
+class AccessResult:
+    """The access table and what it was computed from.
+
+    Attributes
+    ----------
+    table
+        Long table (Arrow): one row per residence × 业态 with ``residence_id, category,
+        category_zh, nearest_m, nearest_min, nearest_outlet_id, n_5min, n_10min, n_15min,
+        knn_outlet_ids, knn_m`` (band columns follow ``bands_min``).
+    residences
+        The residences with their snapping (``edge, offset_m, access_m, status``), WGS-84.
+    outlets
+        The outlets used, with their snapping, WGS-84.
+    excluded
+        Points left out: ``layer, id, reason, access_m``.
+    params
+        Walking speed, bands, k, snap distance, categories.
+    """
+
+    table: pa.Table
+    residences: gpd.GeoDataFrame
+    outlets: gpd.GeoDataFrame
+    excluded: pd.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The long table as a pandas DataFrame (list columns as Python lists)."""
+        return self.table.to_pandas()
+
+    def write(self, out_dir: str | Path, formats: Sequence[str] = ("parquet", "csv")) -> list[Path]:
+        """Write ``access.parquet`` / ``access.csv``, ``residences.parquet`` and ``excluded.csv``."""
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        unknown = set(formats) - {"parquet", "csv"}
+        if unknown:
+            raise InputError(
+                f"unknown output format(s) {sorted(unknown)}; use parquet,csv", "formats"
+            )
+        if "parquet" in formats:
+            pq.write_table(self.table, out / "access.parquet")
+            written.append(out / "access.parquet")
+        if "csv" in formats:
+            flat = self.table.drop_columns(["knn_outlet_ids", "knn_m"])
+            pacsv.write_csv(flat, out / "access.csv")
+            written.append(out / "access.csv")
+        self.residences.to_parquet(out / "residences.parquet")
+        written.append(out / "residences.parquet")
+        self.excluded.to_csv(out / "excluded.csv", index=False)
+        written.append(out / "excluded.csv")
+        return written
+
+
+def _band_name(minutes: float) -> str:
+    return f"n_{int(minutes)}min" if float(minutes).is_integer() else f"n_{minutes:g}min"
+
+
+def compute_access(
+    network: WalkNetwork,
+    outlets: gpd.GeoDataFrame,
+    residences: gpd.GeoDataFrame,
+    *,
+    entrances: gpd.GeoDataFrame | None = None,
+    categories: Sequence[str] | None = None,
+    category_names: dict[str, str] | None = None,
+    walk_speed: float | str = DEFAULT_WALK_SPEED_KMH,
+    bands_min: Sequence[float] = DEFAULT_BANDS_MIN,
+    k: int = 3,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    progress: bool = False,
+    chunk_size: int = 20_000,
+) -> AccessResult:
+    """Walking access from every residence to every 业态.
+
+    Parameters
+    ----------
+    network
+        Walking network in a projected metric CRS.
+    outlets
+        Outlets with ``outlet_id`` and ``category`` (a 业态 code; ``unclassified`` rows are
+        ignored) and point geometry in any CRS.
+    residences
+        Residences with ``residence_id`` and point (or polygon) geometry.
+    entrances
+        Optional gates (小区出入口) with ``residence_id`` and point geometry: a residence with
+        entrances starts its walks at whichever entrance gives the shortest route.
+    categories
+        业态 codes to report (default: every catalogue 业态).  A code with no outlet gets
+        missing values.
+    category_names
+        Code → Chinese name, for ``category_zh`` (default: from the catalogue).
+    walk_speed
+        km/h or a preset name (``default`` = 4.2 km/h, ``elderly`` = 3.0 km/h).
+    bands_min
+        Time bands in minutes; the largest is the search radius.
+    k
+        How many nearest outlets per 业态 to list.
+    max_snap_m
+        Points farther than this from every edge are left out with a reason.
+    progress
+        Show a progress bar.
+    """
+    _check_network(network)
+    speed = walk_speed_m_per_min(walk_speed)
+    bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
+    if bands.size == 0 or (bands <= 0).any() or not np.isfinite(bands).all():
+        raise InputError(f"bands must be positive minutes, got {list(bands_min)}", "bands")
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}", "k")
+    bands_m = bands * speed
+    cutoff = float(bands_m[-1])
+
+    if categories is None or category_names is None:
+        from lifecircle.taxonomy import load_catalogue
+
+        cat = load_catalogue()
+        if categories is None:
+            categories = [c.code for c in cat.categories]
+        if category_names is None:
+            category_names = {c.code: c.name_zh for c in cat.categories}
+    categories = list(dict.fromkeys(categories))
+    cat_index = {c: i for i, c in enumerate(categories)}
+
+    if "category" not in outlets.columns:
+        raise InputError(
+            Problem(
+                "column 'category' is missing",
+                field="category",
+                fix="read outlets with lifecircle.ingest.read_outlets",
+            ),
+            "outlets",
+        )
+    usable = outlets["category"].isin(cat_index).to_numpy()
+    outl = outlets.loc[usable]
+    opts = prepare_points(network, outl, "outlet_id", max_snap_m=max_snap_m, what="outlets")
+    if len(set(opts.ids)) != len(opts.ids):
+        raise InputError("outlet_id values are not unique", "outlets")
+    res_pts = prepare_points(
+        network, residences, "residence_id", max_snap_m=max_snap_m, what="residences"
+    )
+    if len(set(res_pts.ids)) != len(res_pts.ids):
+        raise InputError("residence_id values are not unique", "residences")
+
+    # --- origins: residence points, or their entrances
+    n_res = len(res_pts.ids)
+    o_owner = np.arange(n_res)
+    o_snap = res_pts.snapped
+    if entrances is not None and len(entrances):
+        ent = prepare_points(
+            network, entrances, "residence_id", max_snap_m=max_snap_m, what="entrances"
+        )
+        pos = {rid: i for i, rid in enumerate(res_pts.ids)}
+        owner = np.array([pos.get(rid, -1) for rid in ent.ids], dtype=np.int64)
+        unknown = np.flatnonzero(owner < 0)
+        if unknown.size:
+            raise InputError(
+                [
+                    Problem(
+                        f"entrance refers to unknown residence_id {ent.ids[i]!r}",
+                        row=int(i) + 1,
+                        field="residence_id",
+                        fix="use ids of the residences layer",
+                    )
+                    for i in unknown[:20]
+                ],
+                "entrances",
+            )
+        has_gate = np.zeros(n_res, dtype=bool)
+        has_gate[owner[ent.snapped.ok]] = True
+        keep_self = ~has_gate
+        o_owner = np.concatenate([np.flatnonzero(keep_self), owner])
+        o_snap = Snapped(
+            *(
+                np.concatenate([getattr(res_pts.snapped, f)[keep_self], getattr(ent.snapped, f)])
+                for f in ("edge", "offset", "access_m", "foot_x", "foot_y")
+            )
+        )
+    ok_origin = o_snap.ok
+    res_ok = np.zeros(n_res, dtype=bool)
+    res_ok[o_owner[ok_origin]] = True
+    kept = np.flatnonzero(res_ok)
+    remap = np.full(n_res, -1, dtype=np.int64)
+    remap[kept] = np.arange(kept.size)
+    sel = ok_origin
+    order = np.argsort(remap[o_owner[sel]], kind="stable")
+    or_owner = remap[o_owner[sel]][order]
+    or_edge = o_snap.edge[sel][order]
+    or_offset = o_snap.offset[sel][order]
+    or_access = o_snap.access_m[sel][order]
+    or_ptr = np.zeros(kept.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(or_owner, minlength=kept.size), out=or_ptr[1:])
+
+    # --- outlets on edges
+    o_ok = opts.snapped.ok
+    out_idx = np.flatnonzero(o_ok)
+    out_cat = outl["category"].map(cat_index).to_numpy(dtype=np.int64)
+    eo_ptr, eo_order, eo_offset, eo_access = _edge_outlet_csr(
+        network.n_edges,
+        opts.snapped.edge[o_ok],
+        opts.snapped.offset[o_ok],
+        opts.snapped.access_m[o_ok],
+    )
+    eo_outlet = out_idx[eo_order]
+
+    indptr, nbr, hedge, hw = network.csr
+    n_cat = len(categories)
+    counts = np.zeros((kept.size, n_cat, bands.size), dtype=np.int32)
+    knn_d = np.full((kept.size, n_cat, k), np.inf)
+    knn_o = np.full((kept.size, n_cat, k), -1, dtype=np.int64)
+    n_chunks = max(1, numba.get_num_threads() * 4)
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=int(kept.size), disable=not progress, unit="小区/res", desc="步行可达 walking access"
+    ) as bar:
+        for start in range(0, kept.size, chunk_size):
+            stop = min(kept.size, start + chunk_size)
+            sub_ptr = or_ptr[start : stop + 1] - or_ptr[start]
+            lo, hi = or_ptr[start], or_ptr[stop]
+            c, kd, ko = origin_searches(
+                indptr,
+                nbr,
+                hedge,
+                hw,
+                network.edge_u.astype(np.int64),
+                network.edge_v.astype(np.int64),
+                network.edge_length.astype(np.float64),
+                eo_ptr,
+                eo_outlet,
+                eo_offset,
+                eo_access,
+                out_cat,
+                n_cat,
+                sub_ptr,
+                or_edge[lo:hi],
+                or_offset[lo:hi],
+                or_access[lo:hi],
+                cutoff,
+                bands_m,
+                k,
+                n_chunks,
+            )
+            counts[start:stop] = c
+            knn_d[start:stop] = kd
+            knn_o[start:stop] = ko
+            bar.update(stop - start)
+
+    present = np.bincount(out_cat[o_ok], minlength=n_cat) > 0
+    table = _build_table(
+        res_pts.ids[kept],
+        categories,
+        category_names or {},
+        opts.ids,
+        counts,
+        knn_d,
+        knn_o,
+        present,
+        bands,
+        speed,
+    )
+
+    excluded = _excluded(res_pts, opts, res_ok, o_ok, max_snap_m)
+    res_frame = _with_snap(residences, res_pts.snapped, res_ok, max_snap_m)
+    out_frame = _with_snap(outl, opts.snapped, o_ok, max_snap_m)
+    if excluded.shape[0]:
+        log.warning(
+            "%d points left out (no walkable edge within %.0f m); see 'excluded'",
+            excluded.shape[0],
+            max_snap_m,
+        )
+    params = {
+        "walk_speed_m_per_min": speed,
+        "bands_min": bands.tolist(),
+        "k": k,
+        "max_snap_m": max_snap_m,
+        "categories": categories,
+    }
+    return AccessResult(table, res_frame, out_frame, excluded, params)
+
+
+def _with_snap(
+    frame: gpd.GeoDataFrame, snapped: Snapped, ok: np.ndarray, max_snap_m: float
+) -> gpd.GeoDataFrame:
+    out = frame.to_crs(4326) if frame.crs is not None else frame.copy()
+    out = out.copy()
+    out["edge"] = snapped.edge
+    out["offset_m"] = snapped.offset
+    out["access_m"] = snapped.access_m
+    out["status"] = np.where(ok, "ok", f"no walkable edge within {max_snap_m:g} m")
+    return out
+
+
+def _excluded(
+    res: _Points, outl: _Points, res_ok: np.ndarray, out_ok: np.ndarray, max_snap_m: float
+) -> pd.DataFrame:
+    reason = f"no walkable edge within {max_snap_m:g} m (not snapped across rivers or expressways)"
+    parts = []
+    for layer, pts, ok in (("residences", res, res_ok), ("outlets", outl, out_ok)):
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            parts.append(pd.DataFrame({"layer": layer, "id": pts.ids[bad], "reason": reason}))
+    if not parts:
+        return pd.DataFrame(columns=["layer", "id", "reason"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _build_table(
+    res_ids: np.ndarray,
+    categories: list[str],
+    names: dict[str, str],
+    outlet_ids: np.ndarray,
+    counts: np.ndarray,
+    knn_d: np.ndarray,
+    knn_o: np.ndarray,
+    present: np.ndarray,
+    bands: np.ndarray,
+    speed: float,
+) -> pa.Table:
+    n_res, n_cat, k = knn_d.shape
+    rows = n_res * n_cat
+    res_col = pa.array(res_ids, type=pa.string())
+    res_take = np.repeat(np.arange(n_res), n_cat)
+    cat_take = np.tile(np.arange(n_cat), n_res)
+    cat_arr = pa.array(categories, type=pa.string())
+    zh_arr = pa.array([names.get(c, c) for c in categories], type=pa.string())
+    out_arr = pa.array(outlet_ids, type=pa.string())
+
+    flat_d = knn_d.reshape(rows, k)
+    flat_o = knn_o.reshape(rows, k)
+    nearest = flat_d[:, 0]
+    reached = np.isfinite(nearest)
+    nearest_m = pa.array(np.where(reached, nearest, np.nan), mask=~reached)
+    nearest_min = pa.array(np.where(reached, nearest / speed, np.nan), mask=~reached)
+    first = flat_o[:, 0]
+    nearest_id = out_arr.take(pa.array(np.where(first >= 0, first, 0), mask=first < 0))
+
+    valid = flat_o >= 0
+    lengths = valid.sum(axis=1)
+    offsets = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    knn_ids = pa.ListArray.from_arrays(pa.array(offsets), out_arr.take(pa.array(flat_o[valid])))
+    knn_m = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat_d[valid]))
+
+    columns: dict[str, pa.Array] = {
+        "residence_id": res_col.take(pa.array(res_take)),
+        "category": cat_arr.take(pa.array(cat_take)),
+        "category_zh": zh_arr.take(pa.array(cat_take)),
+        "nearest_m": nearest_m,
+        "nearest_min": nearest_min,
+        "nearest_outlet_id": nearest_id,
+    }
+    missing = ~present[cat_take]
+    for b, minutes in enumerate(bands):
+        columns[_band_name(minutes)] = pa.array(counts[:, :, b].reshape(rows), mask=missing)
+    columns["knn_outlet_ids"] = knn_ids
+    columns["knn_m"] = knn_m
+    return pa.table(columns)
