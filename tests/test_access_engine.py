@@ -168,11 +168,15 @@ def test_counts_are_consistent_with_knn(straight):
     rng = np.random.default_rng(1)
     outlets = [
         (f"o{i}", "a" if i % 2 else "b", float(x), float(y))
-        for i, (x, y) in enumerate(zip(rng.uniform(0, 200, 30), rng.uniform(-5, 5, 30), strict=False))
+        for i, (x, y) in enumerate(
+            zip(rng.uniform(0, 200, 30), rng.uniform(-5, 5, 30), strict=False)
+        )
     ]
     residences = [
         (f"r{i}", float(x), float(y))
-        for i, (x, y) in enumerate(zip(rng.uniform(0, 200, 20), rng.uniform(-5, 5, 20), strict=False))
+        for i, (x, y) in enumerate(
+            zip(rng.uniform(0, 200, 20), rng.uniform(-5, 5, 20), strict=False)
+        )
     ]
     _, t = run(straight, outlets, residences, k=30, bands_min=(1, 2, 3))
     for (_, cat), row in t.iterrows():
@@ -222,3 +226,15 @@ def test_walking_areas_polygons_grow_with_time():
     metric = areas.to_crs(net.crs).geometry
     assert metric.iloc[1].contains(metric.iloc[0].buffer(-1))
     assert metric.iloc[0].area == pytest.approx(1200 * 50 + 4 * (np.pi * 25**2 / 4), rel=0.01)
+
+
+def test_node_access_matches_closed_form(straight):
+    from lifecircle.access import node_access
+
+    out = layer([("o1", "a", 170, -3)], ["outlet_id", "category"], straight.crs)
+    frame = node_access(straight, out, categories=["a", "b"], walk_speed=3.6, bands_min=(1, 5))
+    a = frame[frame["category"] == "a"].set_index("x")["nearest_m"]
+    assert a.loc[0.0] == pytest.approx(173) and a.loc[100.0] == pytest.approx(73)
+    assert a.loc[200.0] == pytest.approx(33)
+    assert frame[frame["category"] == "b"]["nearest_m"].isna().all()
+    assert frame.loc[(frame["category"] == "a") & (frame["x"] == 200.0), "n_1min"].item() == 1

@@ -8,6 +8,7 @@ from lifecircle.access.engine import (
     WALK_SPEED_PRESETS,
     AccessResult,
     compute_access,
+    node_access,
     walk_speed_m_per_min,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "AccessResult",
     "Snapped",
     "compute_access",
+    "node_access",
     "snap_points",
     "walk_speed_m_per_min",
 ]

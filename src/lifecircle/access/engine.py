@@ -40,6 +40,7 @@ __all__ = [
     "WALK_SPEED_PRESETS",
     "AccessResult",
     "compute_access",
+    "node_access",
     "prepare_points",
     "walk_speed_m_per_min",
 ]
@@ -264,7 +265,6 @@ def compute_access(
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}", "k")
     bands_m = bands * speed
-    cutoff = float(bands_m[-1])
 
     if categories is None or category_names is None:
         from lifecircle.taxonomy import load_catalogue
@@ -346,62 +346,22 @@ def compute_access(
     or_ptr = np.zeros(kept.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(or_owner, minlength=kept.size), out=or_ptr[1:])
 
-    # --- outlets on edges
     o_ok = opts.snapped.ok
-    out_idx = np.flatnonzero(o_ok)
     out_cat = outl["category"].map(cat_index).to_numpy(dtype=np.int64)
-    eo_ptr, eo_order, eo_offset, eo_access = _edge_outlet_csr(
-        network.n_edges,
-        opts.snapped.edge[o_ok],
-        opts.snapped.offset[o_ok],
-        opts.snapped.access_m[o_ok],
+    counts, knn_d, knn_o = _search_all(
+        network,
+        (or_ptr, or_edge, or_offset, or_access),
+        opts.snapped,
+        out_cat,
+        len(categories),
+        bands_m,
+        k,
+        progress=progress,
+        chunk_size=chunk_size,
+        unit="小区/res",
     )
-    eo_outlet = out_idx[eo_order]
 
-    indptr, nbr, hedge, hw = network.csr
-    n_cat = len(categories)
-    counts = np.zeros((kept.size, n_cat, bands.size), dtype=np.int32)
-    knn_d = np.full((kept.size, n_cat, k), np.inf)
-    knn_o = np.full((kept.size, n_cat, k), -1, dtype=np.int64)
-    n_chunks = max(1, numba.get_num_threads() * 4)
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=int(kept.size), disable=not progress, unit="小区/res", desc="步行可达 walking access"
-    ) as bar:
-        for start in range(0, kept.size, chunk_size):
-            stop = min(kept.size, start + chunk_size)
-            sub_ptr = or_ptr[start : stop + 1] - or_ptr[start]
-            lo, hi = or_ptr[start], or_ptr[stop]
-            c, kd, ko = origin_searches(
-                indptr,
-                nbr,
-                hedge,
-                hw,
-                network.edge_u.astype(np.int64),
-                network.edge_v.astype(np.int64),
-                network.edge_length.astype(np.float64),
-                eo_ptr,
-                eo_outlet,
-                eo_offset,
-                eo_access,
-                out_cat,
-                n_cat,
-                sub_ptr,
-                or_edge[lo:hi],
-                or_offset[lo:hi],
-                or_access[lo:hi],
-                cutoff,
-                bands_m,
-                k,
-                n_chunks,
-            )
-            counts[start:stop] = c
-            knn_d[start:stop] = kd
-            knn_o[start:stop] = ko
-            bar.update(stop - start)
-
-    present = np.bincount(out_cat[o_ok], minlength=n_cat) > 0
+    present = np.bincount(out_cat[o_ok], minlength=len(categories)) > 0
     table = _build_table(
         res_pts.ids[kept],
         categories,
@@ -432,6 +392,144 @@ def compute_access(
         "categories": categories,
     }
     return AccessResult(table, res_frame, out_frame, excluded, params)
+
+
+def node_access(
+    network: WalkNetwork,
+    outlets: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str],
+    walk_speed: float | str = DEFAULT_WALK_SPEED_KMH,
+    bands_min: Sequence[float] = DEFAULT_BANDS_MIN,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Nearest walk and counts within bands from every network node (for heat maps).
+
+    Returns
+    -------
+    DataFrame
+        One row per node × 业态: ``node, x, y, category, nearest_m, nearest_min`` and a count
+        column per band; ``nearest_m`` is NaN where nothing is reached within the largest band.
+    """
+    _check_network(network)
+    speed = walk_speed_m_per_min(walk_speed)
+    bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
+    categories = list(dict.fromkeys(categories))
+    cat_index = {c: i for i, c in enumerate(categories)}
+    outl = outlets.loc[outlets["category"].isin(cat_index).to_numpy()]
+    opts = prepare_points(network, outl, "outlet_id", max_snap_m=max_snap_m, what="outlets")
+    indptr, _, hedge, _ = network.csr
+    nodes = np.arange(network.n_nodes)
+    first = hedge[np.minimum(indptr[:-1], hedge.size - 1)]
+    offset = np.where(network.edge_u[first] == nodes, 0.0, network.edge_length[first])
+    origins = (
+        np.arange(network.n_nodes + 1, dtype=np.int64),
+        first.astype(np.int64),
+        offset.astype(np.float64),
+        np.zeros(network.n_nodes),
+    )
+    out_cat = outl["category"].map(cat_index).to_numpy(dtype=np.int64)
+    counts, knn_d, _ = _search_all(
+        network,
+        origins,
+        opts.snapped,
+        out_cat,
+        len(categories),
+        bands * speed,
+        1,
+        progress=progress,
+        chunk_size=100_000,
+        unit="nodes",
+    )
+    n_cat = len(categories)
+    near = knn_d[:, :, 0].reshape(-1)
+    near = np.where(np.isfinite(near), near, np.nan)
+    frame = pd.DataFrame(
+        {
+            "node": np.repeat(nodes, n_cat),
+            "x": np.repeat(network.node_x, n_cat),
+            "y": np.repeat(network.node_y, n_cat),
+            "category": np.tile(np.array(categories, dtype=object), network.n_nodes),
+            "nearest_m": near,
+            "nearest_min": near / speed,
+        }
+    )
+    for b, minutes in enumerate(bands):
+        frame[_band_name(minutes)] = counts[:, :, b].reshape(-1)
+    return frame
+
+
+def _search_all(
+    network: WalkNetwork,
+    origins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    outlet_snap: Snapped,
+    out_cat: np.ndarray,
+    n_cat: int,
+    bands_m: np.ndarray,
+    k: int,
+    *,
+    progress: bool,
+    chunk_size: int,
+    unit: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the kernel over origin groups ``(ptr, edge, offset, access)`` in chunks."""
+    or_ptr, or_edge, or_offset, or_access = origins
+    n_groups = or_ptr.shape[0] - 1
+    o_ok = outlet_snap.ok
+    out_idx = np.flatnonzero(o_ok)
+    eo_ptr, eo_order, eo_offset, eo_access = _edge_outlet_csr(
+        network.n_edges,
+        outlet_snap.edge[o_ok],
+        outlet_snap.offset[o_ok],
+        outlet_snap.access_m[o_ok],
+    )
+    eo_outlet = out_idx[eo_order]
+    indptr, nbr, hedge, hw = network.csr
+    edge_u = network.edge_u.astype(np.int64)
+    edge_v = network.edge_v.astype(np.int64)
+    edge_len = network.edge_length.astype(np.float64)
+    counts = np.zeros((n_groups, n_cat, bands_m.size), dtype=np.int32)
+    knn_d = np.full((n_groups, n_cat, k), np.inf)
+    knn_o = np.full((n_groups, n_cat, k), -1, dtype=np.int64)
+    n_chunks = max(1, numba.get_num_threads() * 4)
+    cutoff = float(bands_m[-1])
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=n_groups, disable=not progress, unit=unit, desc="步行可达 walking access"
+    ) as bar:
+        for start in range(0, n_groups, chunk_size):
+            stop = min(n_groups, start + chunk_size)
+            lo, hi = or_ptr[start], or_ptr[stop]
+            c, kd, ko = origin_searches(
+                indptr,
+                nbr,
+                hedge,
+                hw,
+                edge_u,
+                edge_v,
+                edge_len,
+                eo_ptr,
+                eo_outlet,
+                eo_offset,
+                eo_access,
+                out_cat,
+                n_cat,
+                or_ptr[start : stop + 1] - lo,
+                or_edge[lo:hi],
+                or_offset[lo:hi],
+                or_access[lo:hi],
+                cutoff,
+                bands_m,
+                k,
+                n_chunks,
+            )
+            counts[start:stop] = c
+            knn_d[start:stop] = kd
+            knn_o[start:stop] = ko
+            bar.update(stop - start)
+    return counts, knn_d, knn_o
 
 
 def _with_snap(
