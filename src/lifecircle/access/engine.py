@@ -142,6 +142,16 @@ def prepare_points(
     return _Points(ids, x, y, snap_points(network, x, y, max_snap_m=max_snap_m))
 
 
+def _without_attrs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A shallow copy without ``attrs`` (pandas deep-copies attrs on every operation)."""
+    saved = frame.attrs
+    frame.attrs = {}
+    try:
+        return frame.copy(deep=False)
+    finally:
+        frame.attrs = saved
+
+
 def _edge_outlet_csr(
     n_edges: int, edge: np.ndarray, offset: np.ndarray, access: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -258,6 +268,8 @@ def compute_access(
         Show a progress bar.
     """
     _check_network(network)
+    outlets = _without_attrs(outlets)
+    residences = _without_attrs(residences)
     speed = walk_speed_m_per_min(walk_speed)
     bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
     if bands.size == 0 or (bands <= 0).any() or not np.isfinite(bands).all():

@@ -1,0 +1,398 @@
+"""Command line: ``lifecircle`` (thin layer over the library).
+
+Help texts are bilingual (中文 / English).  Long work shows progress bars on stderr; results are
+written to the ``--out`` folder and the command ends by printing where they are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lifecircle import __version__
+from lifecircle.errors import InputError, LifecircleError
+
+__all__ = ["main"]
+
+log = logging.getLogger("lifecircle")
+
+CRS_CHOICES = click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.captureWarnings(True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LifecircleError as exc:
+            click.secho(f"错误 Error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version")
+@click.option("-v", "--verbose", count=True, help="更多日志 (-v, -vv) / more log output.")
+def main(verbose: int) -> None:
+    """城市一刻钟便民生活圈：步行可达性评估与规划。
+
+    lifecircle — 15-minute convenience life circles: who reaches which everyday
+    services (业态) on foot, along the real street network.
+
+    \b
+    常用命令 / Main commands:
+      run       在示例城市上运行完整流程 / run the whole job on the bundled sample city
+      inspect   检查输入数据 / summarise and check a city's inputs
+      access    计算步行可达性 / walking access from every residence to every 业态
+    """
+    _setup_logging(verbose)
+
+
+def _network_options(f: Any) -> Any:
+    f = click.option(
+        "--encoding",
+        default=None,
+        help="属性表编码，如 gbk / attribute encoding of road lines, e.g. gbk.",
+    )(f)
+    f = click.option(
+        "--layer", default=None, help="GeoPackage 图层名 / layer name in a GeoPackage."
+    )(f)
+    f = click.option(
+        "--network",
+        "network_path",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="路网：.osm.pbf、OSMnx GraphML 或道路线 (GPKG/GeoJSON/SHP) / street network.",
+    )(f)
+    return f
+
+
+def _layer_options(f: Any) -> Any:
+    opts = [
+        click.option(
+            "--drop-missing",
+            is_flag=True,
+            help="跳过缺坐标的行（记录在日志中）/ leave out rows without coordinates (logged).",
+        ),
+        click.option(
+            "--drop-outside",
+            is_flag=True,
+            help="跳过路网范围外的点（记录在日志中）/ leave out points outside the network's area (logged).",
+        ),
+        click.option(
+            "--residences-where",
+            default=None,
+            help="筛选小区的 pandas 查询，如 \"city == '西安'\" / pandas query to filter residences.",
+        ),
+        click.option(
+            "--residences-lon", default=None, help="小区经度列 / longitude column of residences."
+        ),
+        click.option(
+            "--residences-lat", default=None, help="小区纬度列 / latitude column of residences."
+        ),
+        click.option(
+            "--residences-crs",
+            type=CRS_CHOICES,
+            default="wgs84",
+            show_default=True,
+            help="小区坐标系 / coordinate system of residences.",
+        ),
+        click.option(
+            "--residences",
+            "residences_path",
+            type=click.Path(exists=True, dir_okay=False),
+            help="小区/社区/楼栋 (CSV/GeoJSON/GPKG/.osm.pbf) / residences.",
+        ),
+        click.option(
+            "--outlets-lon", default=None, help="网点经度列 / longitude column of outlets."
+        ),
+        click.option(
+            "--outlets-lat", default=None, help="网点纬度列 / latitude column of outlets."
+        ),
+        click.option(
+            "--outlets-crs",
+            type=CRS_CHOICES,
+            default="wgs84",
+            show_default=True,
+            help="网点坐标系 wgs84/gcj02(高德)/bd09(百度) / coordinate system of outlets.",
+        ),
+        click.option(
+            "--outlets",
+            "outlets_path",
+            type=click.Path(exists=True, dir_okay=False),
+            help="商业网点 (CSV/GeoJSON/GPKG/.osm.pbf) / outlets.",
+        ),
+    ]
+    for opt in opts:
+        f = opt(f)
+    return f
+
+
+def _read_inputs(kw: dict[str, Any], *, need_layers: bool = True) -> dict[str, Any]:
+    from lifecircle.ingest import read_network, read_outlets, read_residences
+
+    t0 = time.perf_counter()
+    net = read_network(kw["network_path"], layer=kw.get("layer"), encoding=kw.get("encoding"))
+    log.info("network read in %.1f s", time.perf_counter() - t0)
+    out: dict[str, Any] = {"network": net}
+    on_invalid: dict[str, Any] = {
+        "on_outside": "drop" if kw.get("drop_outside") else "error",
+        "on_missing": "drop" if kw.get("drop_missing") else "error",
+    }
+    if kw.get("outlets_path"):
+        out["outlets"] = read_outlets(
+            kw["outlets_path"],
+            crs=kw["outlets_crs"],
+            lon=kw.get("outlets_lon"),
+            lat=kw.get("outlets_lat"),
+            network=net,
+            **on_invalid,
+        )
+    elif need_layers:
+        raise InputError("--outlets is required / 需要 --outlets", "command line")
+    if kw.get("residences_path"):
+        out["residences"] = read_residences(
+            kw["residences_path"],
+            crs=kw["residences_crs"],
+            lon=kw.get("residences_lon"),
+            lat=kw.get("residences_lat"),
+            where=kw.get("residences_where"),
+            network=net,
+            **on_invalid,
+        )
+    elif need_layers:
+        raise InputError("--residences is required / 需要 --residences", "command line")
+    return out
+
+
+@main.command(context_settings=CONTEXT)
+@_network_options
+@_layer_options
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 / print JSON.")
+def inspect(as_json: bool, **kw: Any) -> None:
+    """检查一个城市的输入数据 / Summarise and check a city's inputs.
+
+    打印：各业态网点数、未分类比例及主要未匹配类型、路网里程、连通分量、范围、坐标系，
+    以及发现的全部问题。Prints counts per 业态, the unclassified share with the top unmatched
+    source types, network km, components, bounding box, CRS and every problem found.
+    """
+    from lifecircle.inspect import inspect_inputs, render_inspection
+
+    report = inspect_inputs(
+        kw["network_path"],
+        outlets=kw.get("outlets_path"),
+        residences=kw.get("residences_path"),
+        outlets_crs=kw["outlets_crs"],
+        residences_crs=kw["residences_crs"],
+        outlets_lon=kw.get("outlets_lon"),
+        outlets_lat=kw.get("outlets_lat"),
+        residences_lon=kw.get("residences_lon"),
+        residences_lat=kw.get("residences_lat"),
+        residences_where=kw.get("residences_where"),
+        layer=kw.get("layer"),
+        encoding=kw.get("encoding"),
+        drop_missing=kw.get("drop_missing", False),
+        drop_outside=kw.get("drop_outside", False),
+    )
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(render_inspection(report))
+    if report["problems"]:
+        sys.exit(1)
+
+
+def _access_options(f: Any) -> Any:
+    opts = [
+        click.option(
+            "--formats",
+            default="parquet,csv",
+            show_default=True,
+            help="输出格式 / output formats: parquet,csv.",
+        ),
+        click.option(
+            "--max-snap",
+            type=float,
+            default=250.0,
+            show_default=True,
+            help="最大吸附距离(米)，超出的点被排除并说明原因 / points farther than this "
+            "from every walkable edge are left out with a reason.",
+        ),
+        click.option(
+            "--k",
+            "k",
+            type=int,
+            default=3,
+            show_default=True,
+            help="每个业态列出最近的 k 个网点 / k nearest outlets per 业态.",
+        ),
+        click.option(
+            "--bands",
+            default="5,10,15",
+            show_default=True,
+            help="步行时间圈(分钟) / time bands in minutes.",
+        ),
+        click.option(
+            "--walk-speed",
+            default="4.2",
+            show_default=True,
+            help="步行速度 km/h，或 elderly(老年人 3.0) / walking speed in km/h, or 'elderly'.",
+        ),
+        click.option(
+            "--entrances",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="小区出入口 (含 residence_id) / gates with residence_id.",
+        ),
+    ]
+    for opt in opts:
+        f = opt(f)
+    return f
+
+
+def _run_access(inputs: dict[str, Any], kw: dict[str, Any], out: Path) -> Any:
+    from lifecircle.access import compute_access
+
+    entrances = None
+    if kw.get("entrances"):
+        import geopandas as gpd
+
+        entrances = gpd.read_file(kw["entrances"])
+    bands = [float(b) for b in str(kw["bands"]).split(",") if b.strip()]
+    result = compute_access(
+        inputs["network"],
+        inputs["outlets"],
+        inputs["residences"],
+        entrances=entrances,
+        walk_speed=kw["walk_speed"],
+        bands_min=bands,
+        k=kw["k"],
+        max_snap_m=kw["max_snap"],
+        progress=True,
+    )
+    formats = [f.strip() for f in str(kw["formats"]).split(",") if f.strip()]
+    return result, result.write(out, formats)
+
+
+@main.command(context_settings=CONTEXT)
+@_network_options
+@_layer_options
+@_access_options
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+def access(out_dir: str, **kw: Any) -> None:
+    """计算每个小区到每个业态的步行距离 / Walking access from every residence to every 业态.
+
+    \b
+    写出 / writes:
+      OUT/access.parquet  长表 residence × 业态（含最近 k 个网点列表）/ long table with k-nearest lists
+      OUT/access.csv      同上，不含列表列 / same without the list columns
+      OUT/residences.parquet  小区及吸附信息 (GeoParquet) / residences with snapping
+      OUT/excluded.csv    被排除的点及原因 / points left out, with reasons
+    """
+    inputs = _read_inputs(kw)
+    result, files = _run_access(inputs, kw, Path(out_dir))
+    click.echo(f"步行可达性已完成 Access done: {result.table.num_rows} rows")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option(
+    "--out",
+    "out_dir",
+    default="lifecircle-output",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+@click.option(
+    "--walk-speed",
+    default="4.2",
+    show_default=True,
+    help="步行速度 km/h 或 elderly / walking speed in km/h or 'elderly'.",
+)
+def run(out_dir: str, walk_speed: str) -> None:
+    """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
+
+    示例数据 © OpenStreetMap contributors (ODbL)。Sample data © OpenStreetMap contributors, ODbL.
+    """
+    from lifecircle.datasets import get_path
+
+    pbf = get_path("helsinki")
+    kw: dict[str, Any] = {
+        "network_path": str(pbf),
+        "outlets_path": str(pbf),
+        "residences_path": str(pbf),
+        "outlets_crs": "wgs84",
+        "residences_crs": "wgs84",
+        "walk_speed": walk_speed,
+        "bands": "5,10,15",
+        "k": 3,
+        "max_snap": 250.0,
+        "formats": "parquet,csv",
+    }
+    t0 = time.perf_counter()
+    click.echo(f"示例城市 Sample city: {pbf.name} (© OpenStreetMap contributors, ODbL)")
+    inputs = _read_inputs(kw)
+    net = inputs["network"]
+    click.echo(f"路网 Network: {net.n_nodes} nodes, {net.n_edges} edges, {net.total_km:.1f} km")
+    click.echo(
+        f"网点 Outlets: {len(inputs['outlets'])}; 小区/楼栋 Residences: {len(inputs['residences'])}"
+    )
+    out = Path(out_dir)
+    result, files = _run_access(inputs, kw, out)
+    summary = _coverage_summary(result)
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+    files.append(out / "summary.json")
+    click.echo("\n各业态 15 分钟步行覆盖率 Share of residences with the 业态 within 15 min:")
+    for row in summary["coverage"][:40]:
+        click.echo(f"  {row['category_zh']:<12} {row['category']:<24} {row['share_15min']:6.1%}")
+    click.echo(f"\n完成 Done in {time.perf_counter() - t0:.1f} s. 结果 Results in {out.resolve()}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+def _coverage_summary(result: Any) -> dict[str, Any]:
+    table = result.to_pandas()
+    last = [c for c in table.columns if c.startswith("n_") and c.endswith("min")][-1]
+    rows = []
+    for (code, zh), grp in table.groupby(["category", "category_zh"], sort=False):
+        counts = grp[last]
+        if counts.isna().all():
+            continue
+        rows.append(
+            {
+                "category": code,
+                "category_zh": zh,
+                "share_15min": float((counts.fillna(0) > 0).mean()),
+            }
+        )
+    rows.sort(key=lambda r: -r["share_15min"])
+    return {
+        "residences": int(table["residence_id"].nunique()),
+        "coverage": rows,
+        "params": result.params,
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

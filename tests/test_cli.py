@@ -1,0 +1,110 @@
+"""The command line, run in-process with click's runner on the sample city and on Xi'an."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from lifecircle.cli import main
+
+ACCESS_COLUMNS = [
+    "residence_id",
+    "category",
+    "category_zh",
+    "nearest_m",
+    "nearest_min",
+    "nearest_outlet_id",
+    "n_5min",
+    "n_10min",
+    "n_15min",
+]
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_help_is_bilingual():
+    code, out = invoke("--help")
+    assert code == 0
+    assert "一刻钟便民生活圈" in out and "15-minute" in out
+    for command in ("run", "inspect", "access"):
+        code, out = invoke(command, "--help")
+        assert code == 0 and "/" in out
+
+
+def test_run_on_sample_city_writes_results(tmp_path: Path):
+    code, out = invoke("run", "--out", str(tmp_path))
+    assert code == 0, out
+    assert "OpenStreetMap" in out and str(tmp_path.resolve()) in out
+    table = pq.read_table(tmp_path / "access.parquet").to_pandas()
+    assert list(table.columns[: len(ACCESS_COLUMNS)]) == ACCESS_COLUMNS
+    summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert summary["residences"] == table["residence_id"].nunique() > 0
+    # unreachable is missing, never a sentinel
+    reached = table["nearest_m"].dropna()
+    assert (reached >= 0).all() and (reached <= 15 * 70 + 1e-6).all()
+
+
+# the walled old town, where the POIs are (PROVENANCE: POI bbox 108.915–108.971 E, 34.250–34.283 N)
+OLD_TOWN = (
+    "city == '西安' and source in ['ke.com', 'sofang.com'] and 108.915 <= lng_wgs84 <= 108.971"
+    " and 34.250 <= lat_wgs84 <= 34.283"
+)
+
+
+def xian_args(xian_dir: dict[str, Path]) -> list[str]:
+    return [
+        "--network", str(xian_dir["gpkg"]),
+        "--outlets", str(xian_dir["poi"]),
+        "--outlets-lon", "lng_bd09", "--outlets-lat", "lat_bd09", "--outlets-crs", "bd09",
+        "--residences", str(xian_dir["xiaoqu"]),
+        "--residences-where", OLD_TOWN,
+        "--residences-lon", "lng_bd09", "--residences-lat", "lat_bd09",
+        "--residences-crs", "bd09",
+        "--drop-missing", "--drop-outside",
+    ]  # fmt: skip
+
+
+@pytest.mark.shared_data
+def test_access_on_xian_writes_the_long_table(xian_dir, tmp_path: Path):
+    code, out = invoke("access", *xian_args(xian_dir), "--out", str(tmp_path))
+    assert code == 0, out
+    csv = pd.read_csv(tmp_path / "access.csv")
+    assert list(csv.columns[: len(ACCESS_COLUMNS)]) == ACCESS_COLUMNS
+    parquet = pq.read_table(tmp_path / "access.parquet")
+    assert {"knn_outlet_ids", "knn_m"} <= set(parquet.column_names)
+    assert parquet.num_rows == len(csv)
+    pharmacy = csv[csv["category"] == "pharmacy"]
+    assert pharmacy["n_15min"].gt(0).mean() > 0.9  # 211 pharmacies in the old town
+    assert (tmp_path / "residences.parquet").exists()
+
+
+@pytest.mark.shared_data
+def test_inspect_xian_summarises_and_flags_wrong_crs(xian_dir):
+    code, out = invoke("inspect", *xian_args(xian_dir))
+    assert code == 0, out
+    assert "药店" in out and "km" in out and "未分类 unclassified" in out
+    wrong = [a if a != "bd09" else "wgs84" for a in xian_args(xian_dir)]
+    code, out = invoke("inspect", *wrong)
+    assert code == 1
+    assert "bd09" in out  # the offset warning names the better declaration
+
+
+def test_bad_input_exits_with_a_clear_message(tmp_path: Path):
+    bad = tmp_path / "outlets.csv"
+    bad.write_text("id,lon,lat,category\n1,abc,34.2,便利店\n", encoding="utf-8")
+    from lifecircle.datasets import get_path
+
+    code, out = invoke(
+        "access", "--network", str(get_path("helsinki")), "--outlets", str(bad),
+        "--residences", str(get_path("helsinki")), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 2
+    assert "outlets.csv" in out and "row 1" in out and "lon" in out
