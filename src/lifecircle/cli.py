@@ -292,13 +292,26 @@ def _run_access(inputs: dict[str, Any], kw: dict[str, Any], out: Path) -> Any:
 @_layer_options
 @_access_options
 @click.option(
+    "--nodes",
+    "with_nodes",
+    is_flag=True,
+    help="同时写出每个路网节点的结果 nodes.parquet（热力图）/ also write per-node results (heat maps).",
+)
+@click.option(
+    "--walking-areas",
+    "with_areas",
+    is_flag=True,
+    help="同时写出每个小区的 5/10/15 分钟步行范围 walking_areas.gpkg / also write each residence's "
+    "walking areas.",
+)
+@click.option(
     "--out",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
     help="输出目录 / output folder.",
 )
-def access(out_dir: str, **kw: Any) -> None:
+def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
     """计算每个小区到每个业态的步行距离 / Walking access from every residence to every 业态.
 
     \b
@@ -307,9 +320,32 @@ def access(out_dir: str, **kw: Any) -> None:
       OUT/access.csv      同上，不含列表列 / same without the list columns
       OUT/residences.parquet  小区及吸附信息 (GeoParquet) / residences with snapping
       OUT/excluded.csv    被排除的点及原因 / points left out, with reasons
+      OUT/nodes.parquet   (--nodes) 每个节点 × 业态 / every node × 业态
+      OUT/walking_areas.gpkg  (--walking-areas) 步行范围多边形 / walking-area polygons
     """
     inputs = _read_inputs(kw)
-    result, files = _run_access(inputs, kw, Path(out_dir))
+    out = Path(out_dir)
+    result, files = _run_access(inputs, kw, out)
+    bands = [float(b) for b in str(kw["bands"]).split(",") if b.strip()]
+    if with_nodes:
+        from lifecircle.access import node_access
+
+        nodes = node_access(
+            inputs["network"], inputs["outlets"], categories=result.params["categories"],
+            walk_speed=kw["walk_speed"], bands_min=bands, max_snap_m=kw["max_snap"], progress=True,
+        )  # fmt: skip
+        nodes.to_parquet(out / "nodes.parquet")
+        files.append(out / "nodes.parquet")
+    if with_areas:
+        from lifecircle.access.isochrone import walking_areas
+
+        ok = result.residences[result.residences["status"] == "ok"]
+        areas = walking_areas(
+            inputs["network"], ok[["residence_id", "geometry"]], id_column="residence_id",
+            minutes=bands, walk_speed=kw["walk_speed"], max_snap_m=kw["max_snap"],
+        )  # fmt: skip
+        areas.to_file(out / "walking_areas.gpkg", layer="walking_areas", driver="GPKG")
+        files.append(out / "walking_areas.gpkg")
     click.echo(f"步行可达性已完成 Access done: {result.table.num_rows} rows")
     for f in files:
         click.echo(f"  {f}")

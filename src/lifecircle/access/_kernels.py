@@ -6,7 +6,7 @@ All distances are metres, float64.  ``inf`` marks "not reached"; the public laye
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["bounded_search_nodes", "origin_searches"]
 
@@ -109,7 +109,7 @@ def _insert_topk(kd: np.ndarray, ko: np.ndarray, d: float, o: int) -> None:
     ko[i] = o
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def origin_searches(
     indptr: np.ndarray,
     nbr: np.ndarray,
@@ -123,17 +123,19 @@ def origin_searches(
     eo_offset: np.ndarray,
     eo_access: np.ndarray,
     outlet_cat: np.ndarray,
-    n_cat: int,
     or_ptr: np.ndarray,
     or_edge: np.ndarray,
     or_offset: np.ndarray,
     or_access: np.ndarray,
     cutoff: float,
     bands: np.ndarray,
-    k: int,
-    n_chunks: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every origin group, the outlets within ``cutoff`` along the network.
+    start: int,
+    stop: int,
+    counts: np.ndarray,
+    knn_d: np.ndarray,
+    knn_o: np.ndarray,
+) -> None:
+    """For origin groups ``start:stop``, the outlets within ``cutoff`` along the network.
 
     An origin group (a residence) has one or more origin points (the residence itself, or its
     entrances), each snapped onto an edge at ``offset`` metres from the edge's ``u`` end with a
@@ -141,105 +143,89 @@ def origin_searches(
     ``origin access + network distance between the two feet + outlet access``; partial edges
     are counted exactly, and two feet on the same edge are joined directly along it.
 
-    Returns
-    -------
-    counts : int32 (R, n_cat, B)
-        Outlets of each category within each band.
-    knn_d : float64 (R, n_cat, k)
-        The k smallest distances per category, ascending, ``inf`` where fewer were found.
-    knn_o : int64 (R, n_cat, k)
-        Their outlet indices, ``-1`` where fewer were found.
+    Writes rows ``start:stop`` of ``counts`` (int32, groups × categories × bands: outlets
+    within each band), ``knn_d`` (float64, groups × categories × k: the k smallest distances,
+    ascending, ``inf`` where fewer were found) and ``knn_o`` (int64: their outlet indices, -1
+    where fewer).  Releases the GIL, so threads can run disjoint ranges at once.
     """
     n_nodes = indptr.shape[0] - 1
     n_out = outlet_cat.shape[0]
-    n_res = or_ptr.shape[0] - 1
     n_bands = bands.shape[0]
-    counts = np.zeros((n_res, n_cat, n_bands), dtype=np.int32)
-    knn_d = np.full((n_res, n_cat, k), np.inf)
-    knn_o = np.full((n_res, n_cat, k), -1, dtype=np.int64)
-    heap_cap = nbr.shape[0] + 2 * (or_edge.shape[0] + 1)
-    chunk = (n_res + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        start = c * chunk
-        stop = min(n_res, start + chunk)
-        if start >= stop:
-            continue
-        dist = np.full(n_nodes, np.inf)
-        order = np.empty(n_nodes, dtype=np.int64)
-        hk = np.empty(heap_cap)
-        hv = np.empty(heap_cap, dtype=np.int64)
-        best = np.full(n_out, np.inf)
-        touched = np.empty(n_out, dtype=np.int64)
-        max_seeds = 0
-        for r in range(start, stop):
-            max_seeds = max(max_seeds, or_ptr[r + 1] - or_ptr[r])
-        seeds_node = np.empty(2 * max_seeds, dtype=np.int64)
-        seeds_dist = np.empty(2 * max_seeds)
-        for r in range(start, stop):
-            n_touched = 0
-            n_seeds = 0
-            for j in range(or_ptr[r], or_ptr[r + 1]):
-                e = or_edge[j]
-                s = or_offset[j]
-                a = or_access[j]
-                seeds_node[n_seeds] = edge_u[e]
-                seeds_dist[n_seeds] = a + s
-                seeds_node[n_seeds + 1] = edge_v[e]
-                seeds_dist[n_seeds + 1] = a + edge_len[e] - s
-                n_seeds += 2
-                # outlets on the same edge: walk straight along it
-                for q in range(eo_ptr[e], eo_ptr[e + 1]):
+    max_seeds = 1
+    for r in range(start, stop):
+        max_seeds = max(max_seeds, or_ptr[r + 1] - or_ptr[r])
+    dist = np.full(n_nodes, np.inf)
+    order = np.empty(n_nodes, dtype=np.int64)
+    hk = np.empty(nbr.shape[0] + 2 * max_seeds + 1)
+    hv = np.empty(nbr.shape[0] + 2 * max_seeds + 1, dtype=np.int64)
+    best = np.full(n_out, np.inf)
+    touched = np.empty(n_out, dtype=np.int64)
+    seeds_node = np.empty(2 * max_seeds, dtype=np.int64)
+    seeds_dist = np.empty(2 * max_seeds)
+    for r in range(start, stop):
+        n_touched = 0
+        n_seeds = 0
+        for j in range(or_ptr[r], or_ptr[r + 1]):
+            e = or_edge[j]
+            s = or_offset[j]
+            a = or_access[j]
+            seeds_node[n_seeds] = edge_u[e]
+            seeds_dist[n_seeds] = a + s
+            seeds_node[n_seeds + 1] = edge_v[e]
+            seeds_dist[n_seeds + 1] = a + edge_len[e] - s
+            n_seeds += 2
+            # outlets on the same edge: walk straight along it
+            for q in range(eo_ptr[e], eo_ptr[e + 1]):
+                o = eo_outlet[q]
+                d = a + abs(s - eo_offset[q]) + eo_access[q]
+                if d < best[o]:
+                    if best[o] == np.inf:
+                        touched[n_touched] = o
+                        n_touched += 1
+                    best[o] = d
+        n_settled = _search(
+            seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv
+        )
+        for i in range(n_settled):
+            x = order[i]
+            dx = dist[x]
+            for h in range(indptr[x], indptr[x + 1]):
+                f = hedge[h]
+                lo = eo_ptr[f]
+                hi = eo_ptr[f + 1]
+                if lo == hi:
+                    continue
+                from_u = edge_u[f] == x
+                from_v = edge_v[f] == x
+                for q in range(lo, hi):
                     o = eo_outlet[q]
-                    d = a + abs(s - eo_offset[q]) + eo_access[q]
+                    t = eo_offset[q]
+                    d = np.inf
+                    if from_u:
+                        d = dx + t
+                    if from_v:
+                        d = min(d, dx + edge_len[f] - t)
+                    d += eo_access[q]
                     if d < best[o]:
                         if best[o] == np.inf:
                             touched[n_touched] = o
                             n_touched += 1
                         best[o] = d
-            n_settled = _search(
-                seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv
-            )
-            for i in range(n_settled):
-                x = order[i]
-                dx = dist[x]
-                for h in range(indptr[x], indptr[x + 1]):
-                    f = hedge[h]
-                    lo = eo_ptr[f]
-                    hi = eo_ptr[f + 1]
-                    if lo == hi:
-                        continue
-                    from_u = edge_u[f] == x
-                    from_v = edge_v[f] == x
-                    for q in range(lo, hi):
-                        o = eo_outlet[q]
-                        t = eo_offset[q]
-                        d = np.inf
-                        if from_u:
-                            d = dx + t
-                        if from_v:
-                            d = min(d, dx + edge_len[f] - t)
-                        d += eo_access[q]
-                        if d < best[o]:
-                            if best[o] == np.inf:
-                                touched[n_touched] = o
-                                n_touched += 1
-                            best[o] = d
-            for i in range(n_settled):
-                dist[order[i]] = np.inf
-            for i in range(n_seeds):
-                dist[seeds_node[i]] = np.inf
-            for i in range(n_touched):
-                o = touched[i]
-                d = best[o]
-                best[o] = np.inf
-                if d > cutoff:
-                    continue
-                cat = outlet_cat[o]
-                for b in range(n_bands):
-                    if d <= bands[b]:
-                        counts[r, cat, b] += 1
-                _insert_topk(knn_d[r, cat], knn_o[r, cat], d, o)
-    return counts, knn_d, knn_o
+        for i in range(n_settled):
+            dist[order[i]] = np.inf
+        for i in range(n_seeds):
+            dist[seeds_node[i]] = np.inf
+        for i in range(n_touched):
+            o = touched[i]
+            d = best[o]
+            best[o] = np.inf
+            if d > cutoff:
+                continue
+            cat = outlet_cat[o]
+            for b in range(n_bands):
+                if d <= bands[b]:
+                    counts[r, cat, b] += 1
+            _insert_topk(knn_d[r, cat], knn_o[r, cat], d, o)
 
 
 @njit(cache=True)

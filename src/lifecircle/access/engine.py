@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -235,7 +236,7 @@ def compute_access(
     k: int = 3,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     progress: bool = False,
-    chunk_size: int = 20_000,
+    chunk_size: int = 2_000,
 ) -> AccessResult:
     """Walking access from every residence to every 业态.
 
@@ -451,7 +452,7 @@ def node_access(
         bands * speed,
         1,
         progress=progress,
-        chunk_size=100_000,
+        chunk_size=2_000,
         unit="nodes",
     )
     n_cat = len(categories)
@@ -484,6 +485,7 @@ def _search_all(
     progress: bool,
     chunk_size: int,
     unit: str,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run the kernel over origin groups ``(ptr, edge, offset, access)`` in chunks."""
     or_ptr, or_edge, or_offset, or_access = origins
@@ -504,43 +506,29 @@ def _search_all(
     counts = np.zeros((n_groups, n_cat, bands_m.size), dtype=np.int32)
     knn_d = np.full((n_groups, n_cat, k), np.inf)
     knn_o = np.full((n_groups, n_cat, k), -1, dtype=np.int64)
-    n_chunks = max(1, numba.get_num_threads() * 4)
     cutoff = float(bands_m[-1])
+
+    def work(span: tuple[int, int]) -> int:
+        origin_searches(
+            indptr, nbr, hedge, hw, edge_u, edge_v, edge_len,
+            eo_ptr, eo_outlet, eo_offset, eo_access, out_cat,
+            or_ptr, or_edge, or_offset, or_access, cutoff, bands_m,
+            span[0], span[1], counts, knn_d, knn_o,
+        )  # fmt: skip
+        return span[1] - span[0]
+
+    # the kernel releases the GIL: threads run disjoint ranges of origins at once
+    spans = [(a, min(n_groups, a + chunk_size)) for a in range(0, n_groups, chunk_size)]
     from tqdm.auto import tqdm
 
-    with tqdm(
-        total=n_groups, disable=not progress, unit=unit, desc="步行可达 walking access"
-    ) as bar:
-        for start in range(0, n_groups, chunk_size):
-            stop = min(n_groups, start + chunk_size)
-            lo, hi = or_ptr[start], or_ptr[stop]
-            c, kd, ko = origin_searches(
-                indptr,
-                nbr,
-                hedge,
-                hw,
-                edge_u,
-                edge_v,
-                edge_len,
-                eo_ptr,
-                eo_outlet,
-                eo_offset,
-                eo_access,
-                out_cat,
-                n_cat,
-                or_ptr[start : stop + 1] - lo,
-                or_edge[lo:hi],
-                or_offset[lo:hi],
-                or_access[lo:hi],
-                cutoff,
-                bands_m,
-                k,
-                n_chunks,
-            )
-            counts[start:stop] = c
-            knn_d[start:stop] = kd
-            knn_o[start:stop] = ko
-            bar.update(stop - start)
+    with (
+        ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool,
+        tqdm(
+            total=n_groups, disable=not progress, unit=unit, desc="步行可达 walking access"
+        ) as bar,
+    ):
+        for done in pool.map(work, spans):
+            bar.update(done)
     return counts, knn_d, knn_o
 
 

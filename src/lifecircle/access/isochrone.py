@@ -115,7 +115,13 @@ def walking_areas(
         for m in sorted(minutes):
             segs = reached_segments(network, p.x, p.y, m * speed, max_snap_m=max_snap_m)
             lines = np.array(segs, dtype=object)
-            area = shapely.union_all(shapely.buffer(lines, buffer_m)) if len(segs) else None
+            # a union of per-segment buffers: measured ~50x faster than buffering the noded
+            # multi-line, whose overlaps make the buffer slow
+            area = (
+                shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+                if len(segs)
+                else None
+            )
             rows.append(
                 {
                     "point_id": pid,
