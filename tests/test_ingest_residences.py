@@ -474,13 +474,53 @@ def test_read_residences_from_pbf(tiny_pbf: Path) -> None:
 
 
 def test_helsinki_residential_buildings() -> None:
+    typed = read_osm_residences(get_path("helsinki"), untyped_in_residential_landuse=False)
+    assert len(typed) == 21  # apartments/residential with a complete outline in the extract
+    assert typed["building"].eq("apartments").all()
+    assert (typed["footprint_m2"] > 300).all() and (typed["footprint_m2"] < 2000).all()
+    assert typed["households"].sum() == pytest.approx(989, abs=1)
     b = read_osm_residences(get_path("helsinki"))
-    assert len(b) == 21  # apartments/residential with a complete outline in the extract
-    assert b["building"].eq("apartments").all()
-    assert (b["footprint_m2"] > 300).all() and (b["footprint_m2"] < 2000).all()
-    assert b["households"].sum() == pytest.approx(989, abs=1)
+    untyped = b[b["building"] == "yes"]
+    assert len(b) == 21 + len(untyped) and len(untyped) > 10  # building=yes in landuse=residential
+    assert (untyped["levels"][untyped["levels_source"] == "default"] == 4).all()
     res = read_residences(get_path("helsinki"))
-    assert res["residence_id"].is_unique and len(res) == 21
+    assert res["residence_id"].is_unique and len(res) == len(b)
+
+
+def test_untyped_buildings_outside_residential_landuse_are_not_homes(tmp_path: Path) -> None:
+    import osmium
+
+    path = tmp_path / "b.osm.pbf"
+    square = [(0.0, 0.0), (0.001, 0.0), (0.001, 0.001), (0.0, 0.001)]
+
+    def ring(first_id: int, dx: float) -> list[osmium.osm.mutable.Node]:
+        return [
+            osmium.osm.mutable.Node(id=first_id + i, location=(108.9 + x + dx, 34.2 + y))
+            for i, (x, y) in enumerate(square)
+        ]
+
+    with osmium.SimpleWriter(str(path)) as w:
+        nodes = ring(1, 0.0) + ring(11, 0.01) + ring(21, -0.0005)
+        big = [(108.9 - 0.0005 + x * 3, 34.2 - 0.0005 + y * 3) for x, y in square]
+        nodes += [osmium.osm.mutable.Node(id=31 + i, location=xy) for i, xy in enumerate(big)]
+        for n in sorted(nodes, key=lambda n: n.id):
+            w.add_node(n)
+        w.add_way(osmium.osm.mutable.Way(id=1, nodes=[1, 2, 3, 4, 1], tags={"building": "yes"}))
+        w.add_way(
+            osmium.osm.mutable.Way(id=2, nodes=[11, 12, 13, 14, 11], tags={"building": "yes"})
+        )
+        w.add_way(
+            osmium.osm.mutable.Way(
+                id=3, nodes=[21, 22, 23, 24, 21], tags={"building": "yes", "shop": "bakery"}
+            )
+        )
+        w.add_way(
+            osmium.osm.mutable.Way(
+                id=4, nodes=[31, 32, 33, 34, 31], tags={"landuse": "residential"}
+            )
+        )
+    b = read_osm_residences(path)
+    assert b["osm_id"].tolist() == [1]  # inside the residential area, no shop tag
 
 
 # --- real data: Xi'an 小区 -------------------------------------------------------------------

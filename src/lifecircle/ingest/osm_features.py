@@ -256,6 +256,7 @@ def read_osm_residences(
     m2_per_household: float = M2_PER_HOUSEHOLD,
     default_levels: float | Mapping[str, float] | None = None,
     building_values: Sequence[str] = RESIDENTIAL_BUILDINGS,
+    untyped_in_residential_landuse: bool = True,
 ) -> gpd.GeoDataFrame:
     """Residential buildings from an ``.osm.pbf`` file, with estimated households.
 
@@ -280,6 +281,11 @@ def read_osm_residences(
         by ``building`` value; ``None`` uses :data:`DEFAULT_LEVELS`.
     building_values
         ``building`` tag values read as residential.
+    untyped_in_residential_landuse
+        Also read untyped buildings (``building=yes``) that stand inside a ``landuse=residential``
+        area and carry no ``shop``/``amenity``/``office``/``tourism``/``craft`` tag: in many
+        extracts most homes are mapped that way.  Their levels default to
+        ``default_levels["yes"]`` (4).
 
     Returns
     -------
@@ -318,7 +324,12 @@ def read_osm_residences(
         levels_default = default_levels
     else:
         levels_default = dict.fromkeys(building_values, float(default_levels))
-    tag_filter = osmium.filter.TagFilter(*[("building", v) for v in building_values])
+    wanted = [("building", v) for v in building_values]
+    if untyped_in_residential_landuse:
+        wanted += [("building", "yes"), ("landuse", "residential")]
+        levels_default = {"yes": 4.0, **levels_default}
+    tag_filter = osmium.filter.TagFilter(*wanted)
+    landuse: list[bytes] = []
     wkbf = osmium.geom.WKBFactory()
     records: list[tuple[Any, ...]] = []
     failed = 0
@@ -333,6 +344,14 @@ def read_osm_residences(
             failed += 1
             continue
         tags = obj.tags
+        if tags.get("landuse") == "residential" and tags.get("building") is None:
+            landuse.append(wkb)
+            continue
+        if tags.get("building") == "yes" and (
+            not untyped_in_residential_landuse
+            or any(k in tags for k in ("shop", "amenity", "office", "tourism", "craft"))
+        ):
+            continue
         osm_type, osm_id = _osm_type(obj)
         records.append(
             (
@@ -359,6 +378,18 @@ def read_osm_residences(
     single = shapely.get_num_geometries(geoms) == 1
     geoms[single] = shapely.get_geometry(geoms[single], 0)  # one-part multipolygons → Polygon
     frame = frame.drop(columns="wkb")
+    if untyped_in_residential_landuse:
+        untyped = (frame["building"] == "yes").to_numpy()
+        areas = shapely.from_wkb(np.array(landuse, dtype=object))
+        inside = np.zeros(len(frame), dtype=bool)
+        if len(areas) and untyped.any():
+            hit, _ = shapely.STRtree(areas).query(
+                shapely.point_on_surface(geoms[untyped]), predicate="within"
+            )
+            inside[np.flatnonzero(untyped)[np.unique(hit)]] = True
+        keep = ~untyped | inside
+        frame = frame.loc[keep].reset_index(drop=True)
+        geoms = geoms[keep]
     frame["osm_id"] = frame["osm_id"].astype(np.int64)
     levels = np.array(pd.to_numeric(frame["levels_tag"], errors="coerce"), dtype=np.float64)
     levels[~(levels > 0)] = np.nan
