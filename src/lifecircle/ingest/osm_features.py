@@ -329,7 +329,7 @@ def read_osm_residences(
         wanted += [("building", "yes"), ("landuse", "residential")]
         levels_default = {"yes": 4.0, **levels_default}
     tag_filter = osmium.filter.TagFilter(*wanted)
-    landuse: list[bytes] = []
+    landuse: list[Any] = []  # WKB of landuse=residential areas
     wkbf = osmium.geom.WKBFactory()
     records: list[tuple[Any, ...]] = []
     failed = 0
