@@ -238,3 +238,29 @@ def test_node_access_matches_closed_form(straight):
     assert a.loc[200.0] == pytest.approx(33)
     assert frame[frame["category"] == "b"]["nearest_m"].isna().all()
     assert frame.loc[(frame["category"] == "a") & (frame["x"] == 200.0), "n_1min"].item() == 1
+
+
+def test_grid_snapping_equals_brute_force_nearest_edge():
+    from lifecircle.access import snap_points
+
+    rng = np.random.default_rng(7)
+    lines = []
+    for _ in range(120):
+        start = rng.uniform(0, 3000, 2)
+        steps = rng.normal(0, 80, (int(rng.integers(1, 6)), 2))
+        lines.append([tuple(p) for p in np.vstack([start, start + np.cumsum(steps, axis=0)])])
+    net = network_from_polylines(lines, shift=False)
+    px, py = rng.uniform(-300, 3300, 3000), rng.uniform(-300, 3300, 3000)
+    snap = snap_points(net, px, py, max_snap_m=120)
+    pts = shapely.points(px, py)
+    dmat = shapely.distance(pts[:, None], net.edge_geometry[None, :])
+    nearest = dmat.min(axis=1)
+    within = nearest <= 120
+    assert np.array_equal(snap.ok, within)
+    ok = snap.ok
+    assert snap.access_m[ok] == pytest.approx(nearest[ok], abs=1e-6)
+    chosen = dmat[np.flatnonzero(ok), snap.edge[ok]]
+    assert chosen == pytest.approx(nearest[ok], abs=1e-6)
+    geoms = net.edge_geometry[snap.edge[ok]]
+    expect_along = shapely.line_locate_point(geoms, pts[ok])
+    assert snap.offset[ok] == pytest.approx(expect_along, abs=1e-6)

@@ -142,6 +142,11 @@ class WalkNetwork:
         )
 
     @cached_property
+    def _geometry_length(self) -> np.ndarray:
+        """Planar length of each edge geometry (may differ from ``edge_length`` if supplied)."""
+        return np.asarray(shapely.length(self.edge_geometry), dtype=np.float64)
+
+    @cached_property
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over the edge geometries (built once, on first use)."""
         return shapely.STRtree(self.edge_geometry)

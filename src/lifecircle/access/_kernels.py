@@ -247,3 +247,115 @@ def bounded_search_nodes(
         seeds_node, seeds_dist, seeds_node.shape[0], indptr, nbr, hw, cutoff, dist, order, hk, hv
     )
     return dist
+
+
+@njit(cache=True)
+def grid_cells(
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    minx: float,
+    miny: float,
+    cell: float,
+    nx: int,
+    ny: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket segments into a regular grid by their bounding boxes: ``(cell_start, items)``."""
+    n = x0.shape[0]
+    counts = np.zeros(nx * ny + 1, dtype=np.int64)
+    for i in range(n):
+        ax = int((min(x0[i], x1[i]) - minx) / cell)
+        bx = int((max(x0[i], x1[i]) - minx) / cell)
+        ay = int((min(y0[i], y1[i]) - miny) / cell)
+        by = int((max(y0[i], y1[i]) - miny) / cell)
+        for gx in range(ax, bx + 1):
+            for gy in range(ay, by + 1):
+                counts[gy * nx + gx + 1] += 1
+    start = np.cumsum(counts)
+    fill = start[:-1].copy()
+    items = np.empty(start[-1], dtype=np.int64)
+    for i in range(n):
+        ax = int((min(x0[i], x1[i]) - minx) / cell)
+        bx = int((max(x0[i], x1[i]) - minx) / cell)
+        ay = int((min(y0[i], y1[i]) - miny) / cell)
+        by = int((max(y0[i], y1[i]) - miny) / cell)
+        for gx in range(ax, bx + 1):
+            for gy in range(ay, by + 1):
+                c = gy * nx + gx
+                items[fill[c]] = i
+                fill[c] += 1
+    return start, items
+
+
+@njit(cache=True, nogil=True)
+def snap_grid(
+    px: np.ndarray,
+    py: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    seg_edge: np.ndarray,
+    seg_along: np.ndarray,
+    cell_start: np.ndarray,
+    items: np.ndarray,
+    minx: float,
+    miny: float,
+    cell: float,
+    nx: int,
+    ny: int,
+    max_d: float,
+    edge: np.ndarray,
+    along: np.ndarray,
+    dist: np.ndarray,
+    fx: np.ndarray,
+    fy: np.ndarray,
+) -> None:
+    """Nearest segment within ``max_d`` of each point (grid cell size ≥ ``max_d``).
+
+    Writes the edge, the distance along the edge's geometry to the perpendicular foot, the
+    distance to it and the foot; ``edge = -1`` where no segment is within ``max_d``.  Ties go to
+    the lower segment index, so results are deterministic.
+    """
+    for i in range(px.shape[0]):
+        x = px[i]
+        y = py[i]
+        best = max_d
+        bs = -1
+        bt = 0.0
+        gx = int((x - minx) / cell)
+        gy = int((y - miny) / cell)
+        for cy in range(gy - 1, gy + 2):
+            if cy < 0 or cy >= ny:
+                continue
+            for cx in range(gx - 1, gx + 2):
+                if cx < 0 or cx >= nx:
+                    continue
+                c = cy * nx + cx
+                for q in range(cell_start[c], cell_start[c + 1]):
+                    s = items[q]
+                    dx = x1[s] - x0[s]
+                    dy = y1[s] - y0[s]
+                    ll = dx * dx + dy * dy
+                    t = 0.0
+                    if ll > 0.0:
+                        t = ((x - x0[s]) * dx + (y - y0[s]) * dy) / ll
+                        t = min(1.0, max(0.0, t))
+                    ex = x0[s] + t * dx - x
+                    ey = y0[s] + t * dy - y
+                    d = np.sqrt(ex * ex + ey * ey)
+                    if d < best or (d == best and bs != -1 and s < bs):
+                        best = d
+                        bs = s
+                        bt = t
+        if bs == -1:
+            edge[i] = -1
+            continue
+        dx = x1[bs] - x0[bs]
+        dy = y1[bs] - y0[bs]
+        edge[i] = seg_edge[bs]
+        along[i] = seg_along[bs] + bt * np.sqrt(dx * dx + dy * dy)
+        dist[i] = best
+        fx[i] = x0[bs] + bt * dx
+        fy[i] = y0[bs] + bt * dy

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 
+from lifecircle.access._kernels import grid_cells, snap_grid
 from lifecircle.network import WalkNetwork
 
 __all__ = ["Snapped", "snap_points"]
@@ -47,7 +49,9 @@ def snap_points(
 
     The foot is the nearest point on the edge's geometry (the perpendicular foot, or an end);
     a point farther than ``max_snap_m`` from every edge is left unsnapped (``edge == -1``), so
-    that nothing is silently snapped across a river or an expressway.
+    that nothing is silently snapped across a river or an expressway.  The search runs in a
+    numba kernel over the edges' straight segments bucketed in a grid whose cells are
+    ``max_snap_m`` wide, so only the 3 × 3 cells around a point are examined.
 
     Examples
     --------
@@ -70,22 +74,52 @@ def snap_points(
     valid = np.isfinite(x) & np.isfinite(y)
     if n == 0 or not valid.any() or network.n_edges == 0:
         return Snapped(edge, offset, access, fx, fy)
+    grid = _segment_grid(network, max_snap_m)
     idx = np.flatnonzero(valid)
-    points = shapely.points(x[idx], y[idx])
-    (pi, ei), dist = network.edge_tree.query_nearest(
-        points, max_distance=max_snap_m, return_distance=True, all_matches=False
-    )
-    if pi.size:
-        # query_nearest returns one match per point, ordered by input point
-        rows = idx[pi]
-        geoms = network.edge_geometry[ei]
-        along = shapely.line_locate_point(geoms, points[pi])
-        glen = shapely.length(geoms)
-        scale = np.divide(network.edge_length[ei], glen, out=np.ones_like(glen), where=glen > 0)
-        feet = shapely.line_interpolate_point(geoms, along)
-        edge[rows] = ei
-        offset[rows] = np.clip(along * scale, 0.0, network.edge_length[ei])
-        access[rows] = dist
-        fx[rows] = shapely.get_x(feet)
-        fy[rows] = shapely.get_y(feet)
+    e = np.empty(idx.size, dtype=np.int64)
+    along = np.full(idx.size, np.nan)
+    dist = np.full(idx.size, np.nan)
+    gx = np.full(idx.size, np.nan)
+    gy = np.full(idx.size, np.nan)
+    snap_grid(x[idx], y[idx], *grid, float(max_snap_m), e, along, dist, gx, gy)
+    hit = e >= 0
+    rows = idx[hit]
+    ei = e[hit]
+    glen = network._geometry_length
+    scale = np.divide(network.edge_length[ei], glen[ei], out=np.ones(ei.size), where=glen[ei] > 0)
+    edge[rows] = ei
+    offset[rows] = np.clip(along[hit] * scale, 0.0, network.edge_length[ei])
+    access[rows] = dist[hit]
+    fx[rows] = gx[hit]
+    fy[rows] = gy[hit]
     return Snapped(edge, offset, access, fx, fy)
+
+
+def _segment_grid(network: WalkNetwork, max_snap_m: float) -> tuple[Any, ...]:
+    """The network's straight segments bucketed in a grid of cell size ≥ ``max_snap_m``.
+
+    Cached on the network per cell size.
+    """
+    cell = max(float(max_snap_m), 1.0)
+    cache: dict[float, tuple[Any, ...]] = network.__dict__.setdefault("_snap_grids", {})
+    if cell in cache:
+        return cache[cell]
+    coords, owner = shapely.get_coordinates(network.edge_geometry, return_index=True)
+    same = owner[1:] == owner[:-1]
+    x0, y0 = coords[:-1, 0][same], coords[:-1, 1][same]
+    x1, y1 = coords[1:, 0][same], coords[1:, 1][same]
+    seg_edge = owner[:-1][same].astype(np.int64)
+    seg_len = np.hypot(x1 - x0, y1 - y0)
+    # distance along the edge to each segment's start: cumulative length within the edge
+    csum = np.cumsum(seg_len)
+    first = np.r_[True, seg_edge[1:] != seg_edge[:-1]]
+    base = np.maximum.accumulate(np.where(first, np.arange(seg_len.size), 0))
+    seg_along = csum - seg_len - (csum[base] - seg_len[base])
+    minx = float(min(x0.min(), x1.min())) - cell
+    miny = float(min(y0.min(), y1.min())) - cell
+    nx = int((max(x0.max(), x1.max()) - minx) / cell) + 2
+    ny = int((max(y0.max(), y1.max()) - miny) / cell) + 2
+    start, items = grid_cells(x0, y0, x1, y1, minx, miny, cell, nx, ny)
+    grid = (x0, y0, x1, y1, seg_edge, seg_along, start, items, minx, miny, cell, nx, ny)
+    cache[cell] = grid
+    return grid

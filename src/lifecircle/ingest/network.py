@@ -457,6 +457,19 @@ def _split_lines(
     )
 
 
+def _vertex_keys(xy: np.ndarray) -> np.ndarray:
+    """Dense ids of distinct vertices, equal where coordinates agree to the millimetre."""
+    q = np.round(xy * _MM).astype(np.int64)
+    q -= q.min(axis=0)
+    span = int(q[:, 1].max()) + 1
+    if int(q[:, 0].max()) < (2**62) // span:
+        # one int64 per vertex: a 1-D unique is an order of magnitude faster than axis=0
+        _, key = np.unique(q[:, 0] * span + q[:, 1], return_inverse=True)
+    else:  # pragma: no cover - extents beyond ~4,000 km at mm precision
+        _, key = np.unique(q, axis=0, return_inverse=True)
+    return np.asarray(key, dtype=np.int64).reshape(-1)
+
+
 def _network_from_lines(
     xy: np.ndarray,
     part: np.ndarray,
@@ -595,7 +608,7 @@ def _read_lines(
     _check_coordinates(src, coords[:, 0], coords[:, 1], where)
     dst = _metric_crs(src, coords[:, 0], coords[:, 1])
     xy = _projector(src, dst)(coords)
-    _, key = np.unique(np.round(xy * _MM).astype(np.int64), axis=0, return_inverse=True)
+    key = _vertex_keys(xy)
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     attrs = attrs.drop(columns=[c for c in _STALE_COLUMNS if c in attrs])
     renames = {"fclass": "highway", "osm_id": "osmid"}
