@@ -81,7 +81,8 @@ def snap_points(
     dist = np.full(idx.size, np.nan)
     gx = np.full(idx.size, np.nan)
     gy = np.full(idx.size, np.nan)
-    snap_grid(x[idx], y[idx], *grid, float(max_snap_m), e, along, dist, gx, gy)
+    kernel: Any = snap_grid  # a numba dispatcher; its signature is not visible to mypy
+    kernel(x[idx], y[idx], *grid, float(max_snap_m), e, along, dist, gx, gy)
     hit = e >= 0
     rows = idx[hit]
     ei = e[hit]
