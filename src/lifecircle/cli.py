@@ -351,6 +351,204 @@ def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
         click.echo(f"  {f}")
 
 
+def _assess_options(f: Any) -> Any:
+    opts = [
+        click.option("--city", default="", help="城市/片区名称 / city or area name."),
+        click.option(
+            "--scores",
+            type=click.Path(exists=True, dir_okay=False),
+            help="评价打分 (CSV/Excel) / evaluator scores.",
+        ),
+        click.option(
+            "--indicators",
+            type=click.Path(exists=True, dir_okay=False),
+            help="服务评价指标表 (TOML，默认为建议稿) / indicator sheet (default: a proposal).",
+        ),
+        click.option(
+            "--responses",
+            type=click.Path(exists=True, dir_okay=False),
+            help="满意度问卷答卷 (CSV/Excel) / survey responses.",
+        ),
+        click.option(
+            "--survey",
+            default=None,
+            help="问卷定义 TOML 或预设 default/four_point / survey definition or preset.",
+        ),
+        click.option(
+            "--rulebook",
+            default=None,
+            help="评级规则 TOML 或预设 default/shanxi_star/beijing_8 / rulebook file or preset.",
+        ),
+        click.option(
+            "--mapping",
+            type=click.Path(exists=True, dir_okay=False),
+            help="小区→生活圈对应表 (CSV/Excel) / residence → circle table.",
+        ),
+        click.option(
+            "--circles",
+            "circles_path",
+            type=click.Path(exists=True, dir_okay=False),
+            help="生活圈边界 (含 circle_id)；不给则自动划分 / circle boundaries; default: proposed "
+            "automatically.",
+        ),
+    ]
+    for opt in opts:
+        f = opt(f)
+    return f
+
+
+def _run_assessment(kw: dict[str, Any]) -> Any:
+    from lifecircle.assess import assess_city
+
+    inputs = _read_inputs(kw)
+    circles = None
+    if kw.get("circles_path"):
+        import geopandas as gpd
+
+        circles = gpd.read_file(kw["circles_path"])
+    files = [kw[k] for k in ("network_path", "outlets_path", "residences_path") if kw.get(k)]
+    files += [kw[k] for k in ("circles_path", "mapping", "responses", "scores") if kw.get(k)]
+    return assess_city(
+        inputs["network"], inputs["outlets"], inputs["residences"], city=kw.get("city") or "",
+        circles=circles, mapping=kw.get("mapping"), rulebook=kw.get("rulebook"),
+        walk_speed=kw.get("walk_speed", "4.2"), survey=kw.get("survey"),
+        responses=kw.get("responses"), indicator_sheet=kw.get("indicators"),
+        evaluator_scores=kw.get("scores"), input_files=files, progress=True,
+    )  # fmt: skip
+
+
+def _write_assessment(assessment: Any, out: Path) -> list[Path]:
+    from lifecircle.assess import write_circle_mapping
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    tables = {
+        "grades.csv": assessment.grades,
+        "evidence.csv": assessment.evidence,
+        "kpis.csv": assessment.kpis,
+        "blind_spots.csv": assessment.blind_spots,
+        "satisfaction.csv": assessment.satisfaction,
+        "evaluation.csv": assessment.evaluation,
+    }
+    for name, frame in tables.items():
+        if frame is not None:
+            frame.to_csv(out / name, index=False, encoding="utf-8-sig")  # opens in Excel
+            files.append(out / name)
+    assessment.circles.to_file(out / "circles.geojson", driver="GeoJSON")
+    files.append(out / "circles.geojson")
+    files.append(
+        write_circle_mapping(assessment.residences, out / "circle_mapping.csv", assessment.circles)
+    )
+    return files
+
+
+def _print_grades(assessment: Any) -> None:
+    counts = assessment.grades["grade"].value_counts()
+    parts = [f"{g} {int(counts.get(g, 0))}" for g in ("品质型", "提升型", "基础型", "未达标")]
+    click.echo(f"生活圈 Circles: {len(assessment.grades)} — " + ", ".join(parts))
+
+
+@main.command(context_settings=CONTEXT)
+@_network_options
+@_layer_options
+@_assess_options
+@click.option(
+    "--walk-speed",
+    default="4.2",
+    show_default=True,
+    help="步行速度 km/h，或 elderly / walking speed in km/h, or 'elderly'.",
+)
+@click.option(
+    "--report/--no-report",
+    "with_report",
+    default=False,
+    show_default=True,
+    help="同时写出报告 / also write the reports.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="报告语言 / report language.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+def assess(out_dir: str, with_report: bool, lang: str, **kw: Any) -> None:
+    """生活圈评级：有没有、缺什么、KPI / Grade every life circle, with its evidence and KPIs.
+
+    \b
+    写出 / writes:
+      OUT/grades.csv       每个生活圈一行：circle_id, grade, households, missing_for_next_grade …
+      OUT/evidence.csv     生活圈 × 业态 的"有没有"表 / the circle × 业态 evidence table
+      OUT/kpis.csv         城市指标及目标 / city KPIs against targets
+      OUT/blind_spots.csv  各业态盲区小区 / residences lacking a 业态 within its band
+      OUT/circles.geojson, OUT/circle_mapping.csv  生活圈及可编辑的对应表 / circles, editable mapping
+      (--report) OUT/report.html, report.pdf, report.xlsx
+    """
+    out = Path(out_dir)
+    assessment = _run_assessment(kw)
+    files = _write_assessment(assessment, out)
+    if with_report:
+        files += _write_reports(assessment, out, lang)
+    _print_grades(assessment)
+    click.echo(f"结果 Results in {out.resolve()}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+def _write_reports(assessment: Any, out: Path, lang: str) -> list[Path]:
+    from lifecircle.report import write_reports
+
+    written = write_reports(assessment, out, lang=lang)
+    return [Path(p) for p in written.values()]
+
+
+@main.command(context_settings=CONTEXT)
+@_network_options
+@_layer_options
+@_assess_options
+@click.option(
+    "--walk-speed",
+    default="4.2",
+    show_default=True,
+    help="步行速度 km/h，或 elderly / walking speed in km/h, or 'elderly'.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="报告语言 / report language.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+def report(out_dir: str, lang: str, **kw: Any) -> None:
+    """评估并写出报告 HTML/PDF/Excel / Assess and write the reports (HTML, PDF, Excel).
+
+    \b
+    写出 / writes OUT/report.html, OUT/report.pdf, OUT/report.xlsx, OUT/circles/*.html
+    and the tables of 'lifecircle assess'.
+    """
+    out = Path(out_dir)
+    assessment = _run_assessment(kw)
+    files = _write_assessment(assessment, out) + _write_reports(assessment, out, lang)
+    _print_grades(assessment)
+    click.echo(f"报告 Reports in {out.resolve()}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
 @main.command(context_settings=CONTEXT)
 @click.option(
     "--out",
