@@ -354,7 +354,8 @@ def check_offset(
         msg = f"{what}: no point within {_MARGIN_M:.0f} m of the network; offset not checked."
         logger.info(msg)
         return OffsetCheck(decl, decl, nan, dict(nan), dict(nan), False, msg, 0)
-    tree = shapely.STRtree(edges)
+    # a WalkNetwork keeps one spatial index for all its users; build one only for raw edges
+    tree = getattr(edges_wgs84, "edge_tree", None) or shapely.STRtree(edges)
     positions: dict[str, tuple[FloatArray, FloatArray]] = {}
     median_m: dict[str, float] = {}
     within: dict[str, float] = {}

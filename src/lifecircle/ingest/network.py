@@ -559,7 +559,7 @@ def _read_lines(
                 ),
                 _WHAT,
             )
-        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
         raise InputError(
             Problem(
