@@ -528,12 +528,15 @@ def _search_all(
         )  # fmt: skip
         return span[1] - span[0]
 
-    # the kernel releases the GIL: threads run disjoint ranges of origins at once
-    spans = [(a, min(n_groups, a + chunk_size)) for a in range(0, n_groups, chunk_size)]
+    # the kernel releases the GIL: threads run disjoint ranges of origins at once; small jobs
+    # are cut finer so that every thread gets work
+    n_threads = threads or os.cpu_count() or 1
+    step = max(16, min(chunk_size, -(-n_groups // (4 * n_threads))))
+    spans = [(a, min(n_groups, a + step)) for a in range(0, n_groups, step)]
     from tqdm.auto import tqdm
 
     with (
-        ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool,
+        ThreadPoolExecutor(max_workers=n_threads) as pool,
         tqdm(
             total=n_groups, disable=not progress, unit=unit, desc="步行可达 walking access"
         ) as bar,
