@@ -45,6 +45,8 @@ def test_run_on_sample_city_writes_results(tmp_path: Path):
     assert "OpenStreetMap" in out and str(tmp_path.resolve()) in out
     table = pq.read_table(tmp_path / "access.parquet").to_pandas()
     assert list(table.columns[: len(ACCESS_COLUMNS)]) == ACCESS_COLUMNS
+    for name in ("grades.csv", "evidence.csv", "report.html", "report.pdf", "report.xlsx"):
+        assert (tmp_path / name).stat().st_size > 0, name
     summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
     assert summary["residences"] == table["residence_id"].nunique() > 0
     # unreachable is missing, never a sentinel
@@ -108,3 +110,26 @@ def test_bad_input_exits_with_a_clear_message(tmp_path: Path):
     )  # fmt: skip
     assert code == 2
     assert "outlets.csv" in out and "row 1" in out and "lon" in out
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_assess_with_report_on_xian_within_a_minute(xian_dir, tmp_path: Path):
+    import time
+
+    t0 = time.perf_counter()
+    code, out = invoke(
+        "assess", *xian_args(xian_dir), "--city", "西安老城", "--report", "--out", str(tmp_path)
+    )
+    elapsed = time.perf_counter() - t0
+    assert code == 0, out
+    grades = pd.read_csv(tmp_path / "grades.csv")
+    assert {"circle_id", "grade", "households", "missing_for_next_grade"} <= set(grades.columns)
+    assert grades["grade"].isin(["基础型", "提升型", "品质型", "未达标"]).all()
+    evidence = pd.read_csv(tmp_path / "evidence.csv")
+    assert set(evidence["circle_id"]) == set(grades["circle_id"])
+    mapping = pd.read_csv(tmp_path / "circle_mapping.csv")
+    assert mapping["circle_id"].notna().all()  # every community is graded through its circle
+    for name in ("report.html", "report.pdf", "report.xlsx", "kpis.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert elapsed < 60

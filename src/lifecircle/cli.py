@@ -564,7 +564,14 @@ def report(out_dir: str, lang: str, **kw: Any) -> None:
     show_default=True,
     help="步行速度 km/h 或 elderly / walking speed in km/h or 'elderly'.",
 )
-def run(out_dir: str, walk_speed: str) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="报告语言 / report language.",
+)
+def run(out_dir: str, walk_speed: str, lang: str) -> None:
     """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
 
     示例数据 © OpenStreetMap contributors (ODbL)。Sample data © OpenStreetMap contributors, ODbL.
@@ -593,39 +600,43 @@ def run(out_dir: str, walk_speed: str) -> None:
         f"网点 Outlets: {len(inputs['outlets'])}; 小区/楼栋 Residences: {len(inputs['residences'])}"
     )
     out = Path(out_dir)
-    result, files = _run_access(inputs, kw, out)
-    summary = _coverage_summary(result)
+    from lifecircle.assess import assess_city
+
+    assessment = assess_city(
+        net, inputs["outlets"], inputs["residences"], city="Helsinki 赫尔辛基（示例 sample）",
+        walk_speed=walk_speed, input_files=[pbf], progress=True,
+    )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    assessment.access.to_parquet(out / "access.parquet")
+    files = [out / "access.parquet", *_write_assessment(assessment, out)]
+    summary = _coverage_summary(assessment.access)
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
     files.append(out / "summary.json")
     click.echo("\n各业态 15 分钟步行覆盖率 Share of residences with the 业态 within 15 min:")
     for row in summary["coverage"][:40]:
         click.echo(f"  {row['category_zh']:<12} {row['category']:<24} {row['share_15min']:6.1%}")
+    _print_grades(assessment)
+    click.echo("报告 Writing reports (HTML, PDF, Excel) …")
+    files += _write_reports(assessment, out, lang)
     click.echo(f"\n完成 Done in {time.perf_counter() - t0:.1f} s. 结果 Results in {out.resolve()}:")
-    for f in files:
+    for f in files[:12]:
         click.echo(f"  {f}")
+    if len(files) > 12:
+        click.echo(f"  … and {len(files) - 12} more (circle pages in {out / 'circles'})")
+    click.echo(f"打开报告 Open the report: {(out / 'report.html').resolve().as_uri()}")
 
 
-def _coverage_summary(result: Any) -> dict[str, Any]:
-    table = result.to_pandas()
+def _coverage_summary(table: Any) -> dict[str, Any]:
     last = [c for c in table.columns if c.startswith("n_") and c.endswith("min")][-1]
     rows = []
-    for (code, zh), grp in table.groupby(["category", "category_zh"], sort=False):
+    for (code, zh), grp in table.groupby(["category", "category_zh"], sort=False, observed=True):
         counts = grp[last]
         if counts.isna().all():
             continue
-        rows.append(
-            {
-                "category": code,
-                "category_zh": zh,
-                "share_15min": float((counts.fillna(0) > 0).mean()),
-            }
-        )
+        share = float((counts.fillna(0) > 0).mean())
+        rows.append({"category": str(code), "category_zh": str(zh), "share_15min": share})
     rows.sort(key=lambda r: -r["share_15min"])
-    return {
-        "residences": int(table["residence_id"].nunique()),
-        "coverage": rows,
-        "params": result.params,
-    }
+    return {"residences": int(table["residence_id"].nunique()), "coverage": rows}
 
 
 if __name__ == "__main__":  # pragma: no cover
