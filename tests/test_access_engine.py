@@ -264,3 +264,13 @@ def test_grid_snapping_equals_brute_force_nearest_edge():
     geoms = net.edge_geometry[snap.edge[ok]]
     expect_along = shapely.line_locate_point(geoms, pts[ok])
     assert snap.offset[ok] == pytest.approx(expect_along, abs=1e-6)
+
+
+def test_input_errors_survive_pickling_with_their_problems():
+    import pickle
+
+    from lifecircle.errors import NetworkError, Problem
+
+    err = NetworkError([Problem("no walkable edges", file="a.gpkg", row=3, field="highway")], "net")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is NetworkError and back.problems == err.problems and str(back) == str(err)

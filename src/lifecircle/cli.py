@@ -57,6 +57,9 @@ def main(verbose: int) -> None:
       run       在示例城市上运行完整流程 / run the whole job on the bundled sample city
       inspect   检查输入数据 / summarise and check a city's inputs
       access    计算步行可达性 / walking access from every residence to every 业态
+      assess    生活圈评级 / grade every life circle, with evidence and KPIs
+      report    评估并写出报告 / assess and write HTML/PDF/Excel reports
+      batch     多城市批量运行（Dask）/ many cities in one run, on Dask
     """
     _setup_logging(verbose)
 
@@ -550,6 +553,82 @@ def report(out_dir: str, lang: str, **kw: Any) -> None:
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="已有 Dask 集群的调度器地址，如 tcp://10.0.0.5:8786 / address of an existing Dask "
+    "scheduler (default: start a local cluster).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="本机工作进程数（默认 CPU 核数；0 = 不用 Dask，逐个城市运行）/ local worker processes "
+    "(default: CPU cores; 0: no Dask, one city after another in this process).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="输出目录（默认取配置中的 out）/ output folder (default: the config's out).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="忽略已完成的结果，全部重算 / recompute every city, even those whose results are current.",
+)
+def batch(
+    config: str, scheduler: str | None, workers: int | None, out_dir: str | None, force: bool
+) -> None:
+    """多个城市/片区批量评估 / Assess many cities or districts in one run, on Dask.
+
+    \b
+    CONFIG 为 TOML 文件，列出各城市的输入与设置（格式见 lifecircle.batch.config）。
+    CONFIG is a TOML file listing each city's inputs and settings (see lifecircle.batch.config).
+    输入、规则和软件版本未变的城市会被跳过；失败的城市记录错误，其余城市照常完成。
+    Cities whose inputs, rulebook and software are unchanged are skipped; a failing city is
+    logged with its error and the others go on (exit status 1 at the end).
+
+    \b
+    写出 / writes:
+      OUT/<city id>/      每个城市的表格、报告和 manifest.json / each city's tables, reports, manifest
+      OUT/run_log.jsonl   每个城市的状态、耗时、内存峰值及错误 / per-city status, timings, memory, errors
+      OUT/rollup.csv, rollup_kpis.csv, rollup.xlsx, rollup.html  汇总 / the roll-up
+    """
+    from lifecircle.batch import batch_client, dashboard_link, load_batch_config, run_batch
+
+    cfg = load_batch_config(config)
+    click.echo(f"批量 Batch: {len(cfg.cities)} cities from {config}")
+    with batch_client(scheduler=scheduler, n_workers=workers) as client:
+        if client is not None:
+            n = len(client.scheduler_info().get("workers", {}))
+            link = dashboard_link(client)
+            click.echo(f"Dask: {client.scheduler.address}, {n} workers")
+            if link:
+                click.echo(f"Dask 仪表盘 Dashboard: {link}")
+        summary = run_batch(cfg, out=out_dir, client=client, force=force, progress=True)
+    click.echo(
+        f"完成 Done in {summary.wall_s:.1f} s: {summary.count('ok')} ok, "
+        f"{summary.count('skipped')} skipped (unchanged), {summary.count('failed')} failed"
+    )
+    for record in summary.failed:
+        click.secho(
+            f"  失败 FAILED {record['city']} ({record.get('stage', '?')}): {record.get('error')}",
+            fg="red",
+            err=True,
+        )
+    if summary.rollup_error:
+        click.secho(f"  汇总失败 Roll-up failed: {summary.rollup_error}", fg="red", err=True)
+    click.echo(f"运行日志 Run log: {summary.run_log}")
+    for f in summary.rollup.values():
+        click.echo(f"  {f}")
+    sys.exit(summary.exit_code)
+
+
+@main.command(context_settings=CONTEXT)
 @click.option(
     "--out",
     "out_dir",
@@ -628,15 +707,14 @@ def run(out_dir: str, walk_speed: str, lang: str) -> None:
 
 def _coverage_summary(table: Any) -> dict[str, Any]:
     last = [c for c in table.columns if c.startswith("n_") and c.endswith("min")][-1]
-    rows = []
+    rows: list[tuple[float, str, str]] = []
     for (code, zh), grp in table.groupby(["category", "category_zh"], sort=False, observed=True):
         counts = grp[last]
-        if counts.isna().all():
-            continue
-        share = float((counts.fillna(0) > 0).mean())
-        rows.append({"category": str(code), "category_zh": str(zh), "share_15min": share})
-    rows.sort(key=lambda r: -r["share_15min"])
-    return {"residences": int(table["residence_id"].nunique()), "coverage": rows}
+        if not counts.isna().all():
+            rows.append((float((counts.fillna(0) > 0).mean()), str(code), str(zh)))
+    rows.sort(key=lambda r: -r[0])
+    coverage = [{"category": c, "category_zh": z, "share_15min": v} for v, c, z in rows]
+    return {"residences": int(table["residence_id"].nunique()), "coverage": coverage}
 
 
 if __name__ == "__main__":  # pragma: no cover

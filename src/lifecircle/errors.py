@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CRSError",
@@ -90,6 +91,10 @@ class InputError(LifecircleError, ValueError):
             more = f"\n  ... and {n - 50} more" if n > 50 else ""
             text = f"Invalid {what}: {n} problems found:\n{shown}{more}"
         super().__init__(text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep the problem list when the error crosses processes (Dask workers, multiprocessing)
+        return (type(self), (self.problems, self.what))
 
 
 class CRSError(InputError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from lifecircle.access._kernels import grid_cells, snap_grid
@@ -111,11 +112,12 @@ def _segment_grid(network: WalkNetwork, max_snap_m: float) -> tuple[Any, ...]:
     x1, y1 = coords[1:, 0][same], coords[1:, 1][same]
     seg_edge = owner[:-1][same].astype(np.int64)
     seg_len = np.hypot(x1 - x0, y1 - y0)
-    # distance along the edge to each segment's start: cumulative length within the edge
-    csum = np.cumsum(seg_len)
+    # distance along the edge to each segment's start, summed within the edge only, so that an
+    # edge gets bit-identical offsets whatever else the network holds (tiles equal the whole)
+    within = pd.Series(seg_len).groupby(seg_edge, sort=False).cumsum().to_numpy()
     first = np.r_[True, seg_edge[1:] != seg_edge[:-1]]
-    base = np.maximum.accumulate(np.where(first, np.arange(seg_len.size), 0))
-    seg_along = csum - seg_len - (csum[base] - seg_len[base])
+    seg_along = np.zeros_like(seg_len)
+    seg_along[1:] = np.where(first[1:], 0.0, within[:-1])
     minx = float(min(x0.min(), x1.min())) - cell
     miny = float(min(y0.min(), y1.min())) - cell
     nx = int((max(x0.max(), x1.max()) - minx) / cell) + 2

@@ -248,6 +248,7 @@ def compute_access(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     progress: bool = False,
     chunk_size: int = 2_000,
+    threads: int | None = None,
 ) -> AccessResult:
     """Walking access from every residence to every 业态.
 
@@ -278,6 +279,10 @@ def compute_access(
         Points farther than this from every edge are left out with a reason.
     progress
         Show a progress bar.
+    chunk_size
+        Most residences one kernel call handles (smaller jobs are cut finer).
+    threads
+        Threads running the searches (default: one per CPU; a Dask worker passes 1).
     """
     _check_network(network)
     outlets = _without_attrs(outlets)
@@ -383,6 +388,7 @@ def compute_access(
         progress=progress,
         chunk_size=chunk_size,
         unit="小区/res",
+        threads=threads,
     )
 
     present = np.bincount(out_cat[o_ok], minlength=len(categories)) > 0

@@ -24,9 +24,11 @@ from lifecircle.assess.circles import assign_circles
 from lifecircle.assess.grading import blind_spots, grade_circles
 from lifecircle.assess.model import GRADES, NOT_GRADED, Assessment
 from lifecircle.assess.rulebook import PRESETS, Rulebook, load_rulebook
+from lifecircle.errors import InputError
 from lifecircle.network import WalkNetwork
 
 if TYPE_CHECKING:
+    from lifecircle.access import AccessResult
     from lifecircle.taxonomy import Catalogue
 
 __all__ = ["assess_city", "file_sha256"]
@@ -79,6 +81,7 @@ def assess_city(
     input_files: Sequence[str | os.PathLike[str]] = (),
     circle_minutes: float = 15.0,
     progress: bool = False,
+    access: AccessResult | None = None,
 ) -> Assessment:
     """Assess every life circle of a city.
 
@@ -115,6 +118,9 @@ def assess_city(
         Paths of the input files, hashed into the snapshot.
     circle_minutes
         Walking minutes from centre to members for automatic circles.
+    access
+        An access result computed beforehand (e.g. tile by tile on Dask) for these inputs; it
+        must cover the bands the catalogue and rulebook use, at the same walking speed.
     progress
         Show progress bars.
 
@@ -157,16 +163,26 @@ def assess_city(
     bands = sorted({*map(float, DEFAULT_BANDS_MIN), *cat.bands.values(), *book.bands_min()})
     speed = walk_speed_m_per_min(walk_speed)
     t = time.perf_counter()
-    access = compute_access(
-        network,
-        outlets,
-        residences,
-        categories=cat.codes(),
-        category_names={c.code: c.name_zh for c in cat.categories},
-        walk_speed=walk_speed,
-        bands_min=bands,
-        progress=progress,
-    )
+    if access is None:
+        access = compute_access(
+            network,
+            outlets,
+            residences,
+            categories=cat.codes(),
+            category_names={c.code: c.name_zh for c in cat.categories},
+            walk_speed=walk_speed,
+            bands_min=bands,
+            progress=progress,
+        )
+    else:  # computed elsewhere (e.g. tile by tile): it must cover the bands the rules use
+        given = {float(b) for b in access.params.get("bands_min", ())}
+        if not set(bands) <= given or access.params.get("walk_speed_m_per_min") != speed:
+            raise InputError(
+                f"the access result was computed for bands {sorted(given)} at "
+                f"{access.params.get('walk_speed_m_per_min')} m/min; this assessment needs bands "
+                f"{bands} at {speed} m/min",
+                "access",
+            )
     t = lap("access", t)
 
     if circles is not None:
