@@ -40,7 +40,7 @@ def test_help_is_bilingual():
 
 
 def test_run_on_sample_city_writes_results(tmp_path: Path):
-    code, out = invoke("run", "--out", str(tmp_path))
+    code, out = invoke("run", "--no-serve", "--out", str(tmp_path))
     assert code == 0, out
     assert "OpenStreetMap" in out and str(tmp_path.resolve()) in out
     table = pq.read_table(tmp_path / "access.parquet").to_pandas()

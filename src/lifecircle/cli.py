@@ -60,6 +60,7 @@ def main(verbose: int) -> None:
       assess    生活圈评级 / grade every life circle, with evidence and KPIs
       report    评估并写出报告 / assess and write HTML/PDF/Excel reports
       batch     多城市批量运行（Dask）/ many cities in one run, on Dask
+      serve     启动网页平台 / serve the web platform (resident map, merchants, planners)
     """
     _setup_logging(verbose)
 
@@ -650,7 +651,15 @@ def batch(
     show_default=True,
     help="报告语言 / report language.",
 )
-def run(out_dir: str, walk_speed: str, lang: str) -> None:
+@click.option(
+    "--serve/--no-serve",
+    "with_serve",
+    default=True,
+    show_default=True,
+    help="最后启动网页平台 / end by serving the web platform (Ctrl+C to stop).",
+)
+@click.option("--port", default=8000, show_default=True, type=int, help="网页端口 / web port.")
+def run(out_dir: str, walk_speed: str, lang: str, with_serve: bool, port: int) -> None:
     """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
 
     示例数据 © OpenStreetMap contributors (ODbL)。Sample data © OpenStreetMap contributors, ODbL.
@@ -703,6 +712,9 @@ def run(out_dir: str, walk_speed: str, lang: str) -> None:
     if len(files) > 12:
         click.echo(f"  … and {len(files) - 12} more (circle pages in {out / 'circles'})")
     click.echo(f"打开报告 Open the report: {(out / 'report.html').resolve().as_uri()}")
+    if with_serve:
+        click.echo("\n启动网页平台 Starting the web platform on the sample city …")
+        _serve("127.0.0.1", port, None, ())
 
 
 def _coverage_summary(table: Any) -> dict[str, Any]:
@@ -715,6 +727,69 @@ def _coverage_summary(table: Any) -> dict[str, Any]:
     rows.sort(key=lambda r: -r[0])
     coverage = [{"category": c, "category_zh": z, "share_15min": v} for v, c, z in rows]
     return {"residences": int(table["residence_id"].nunique()), "coverage": coverage}
+
+
+@main.command(context_settings=CONTEXT)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="监听地址 / address to listen on."
+)
+@click.option("--port", default=8000, show_default=True, type=int, help="端口 / port.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="数据目录（数据库、缓存、报告）/ data folder (database, cache, reports); "
+    "default $LIFECIRCLE_DATA_DIR or ~/.local/share/lifecircle.",
+)
+@click.argument("cities", nargs=-1)
+def serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) -> None:
+    """启动网页平台 / Serve the web platform (便民地图, 商户进图, 规划看板).
+
+    CITY 为内置示例名 (helsinki)、.osm.pbf 文件、city.toml 或含 city.toml 的目录；
+    不给则使用内置示例城市。设置见环境变量 LIFECIRCLE_*（如 LIFECIRCLE_DATABASE_URL、
+    LIFECIRCLE_SECRET_KEY、LIFECIRCLE_MODE=production）。
+
+    CITY is a bundled sample name (helsinki), an .osm.pbf file, a city.toml or a folder
+    holding one; with none the bundled sample city is served.  Settings come from the
+    LIFECIRCLE_* environment variables (LIFECIRCLE_DATABASE_URL, LIFECIRCLE_SECRET_KEY,
+    LIFECIRCLE_MODE=production, LIFECIRCLE_TILE_URL, ...).
+    """
+    _serve(host, port, data_dir, cities)
+
+
+def _serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) -> None:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from lifecircle.web.app import create_app, load_cities
+    from lifecircle.web.config import Settings
+
+    overrides: dict[str, Any] = {"progress": True}
+    if cities:
+        overrides["cities"] = list(cities)
+    if data_dir:
+        overrides["data_dir"] = data_dir
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise InputError(
+            "; ".join(str(e["msg"]) for e in exc.errors()), "settings (LIFECIRCLE_*)"
+        ) from None
+    if settings.is_dev:
+        click.echo(
+            "开发模式 Development mode: demo accounts planner/planner-demo, "
+            "merchant/merchant-demo, admin/admin-demo (LIFECIRCLE_MODE=production turns this off)",
+            err=True,
+        )
+    t0 = time.perf_counter()
+    click.echo(f"载入城市 Loading {', '.join(settings.cities)} …", err=True)
+    registry = load_cities(settings)
+    app = create_app(settings, cities=registry)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/"
+    click.echo(f"就绪 Ready in {time.perf_counter() - t0:.1f} s.")
+    click.echo(f"便民地图 Open the platform at {url}  (API docs {url}docs; Ctrl+C 停止 to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,8 +27,8 @@ import pyproj
 import shapely
 from numba import njit
 
-from lifecircle.access._kernels import _heap_pop, _heap_push
-from lifecircle.access._snap import Snapped, snap_points
+from lifecircle.access._kernels import _heap_pop, _heap_push, snap_grid
+from lifecircle.access._snap import Snapped, _segment_grid, snap_points
 from lifecircle.access.engine import DEFAULT_MAX_SNAP_M, _check_network
 from lifecircle.errors import InputError, Problem
 from lifecircle.network import WalkNetwork
@@ -372,7 +372,8 @@ class Targets:
     """Snapped destinations (outlets) grouped by edge, for :meth:`NetworkRouter.nearest`.
 
     Build with :meth:`NetworkRouter.targets`.  Target ``i`` is the ``i``-th destination given;
-    ``group`` is its group (e.g. a 业态 index) used to filter a query.
+    ``group`` is its group (e.g. a 业态 index) used to filter a query; ``group_counts`` counts
+    the snapped targets of each group.
     """
 
     ptr: np.ndarray
@@ -381,6 +382,7 @@ class Targets:
     access: np.ndarray
     group: np.ndarray
     n_groups: int
+    group_counts: np.ndarray
     edge: np.ndarray
     target_offset: np.ndarray
 
@@ -442,8 +444,8 @@ class NetworkRouter:
         to_wgs = pyproj.Transformer.from_crs(network.crs, 4326, always_xy=True)
         lon, lat = to_wgs.transform(self._xy[:, 0], self._xy[:, 1])
         self._lonlat = np.ascontiguousarray(np.column_stack([np.asarray(lon), np.asarray(lat)]))
-        # build the snapping grid now (it is cached on the network)
-        snap_points(network, self._xy[:1, 0], self._xy[:1, 1], max_snap_m=self.max_snap_m)
+        self._scale = scale
+        self._grid = _segment_grid(network, self.max_snap_m)  # cached on the network
 
     # ------------------------------------------------------------------------------------------
     def snap(self, x: np.ndarray, y: np.ndarray) -> Snapped:
@@ -456,6 +458,22 @@ class NetworkRouter:
         )
 
     def _snap_origin(self, x: float, y: float) -> tuple[int, float, float]:
+        # one point: the snapping kernel called directly (what snap_points does, minus the
+        # array bookkeeping that costs more than the search for a single point)
+        e = np.full(1, -1, dtype=np.int64)
+        along = np.empty(1)
+        dist = np.empty(1)
+        fx = np.empty(1)
+        fy = np.empty(1)
+        if np.isfinite(x) and np.isfinite(y):
+            kernel: Any = snap_grid
+            kernel(
+                np.array([x]), np.array([y]), *self._grid, self.max_snap_m, e, along, dist, fx, fy
+            )
+        if e[0] >= 0:
+            edge = int(e[0])
+            offset = min(max(float(along[0]) * self._scale[edge], 0.0), float(self._len[edge]))
+            return edge, offset, float(dist[0])
         snap = self.snap(np.array([x]), np.array([y]))
         if not snap.ok[0]:
             raise InputError(
@@ -511,6 +529,7 @@ class NetworkRouter:
             access=acc[order],
             group=grp,
             n_groups=int(grp.max()) + 1 if grp.size else 1,
+            group_counts=np.bincount(grp[ok], minlength=int(grp.max()) + 1 if grp.size else 1),
             edge=e,
             target_offset=off,
         )
@@ -546,8 +565,15 @@ class NetworkRouter:
         else:
             g = np.asarray(list(groups), dtype=np.int64)
             wanted[g[(g >= 0) & (g < wanted.size)]] = True
-        kd = np.full(max(int(k), 1), np.inf)
-        ko = np.full(max(int(k), 1), -1, dtype=np.int64)
+        # no more than the snapped targets of the wanted groups can be found: asking for just
+        # that many lets the search stop once it has them all
+        present = int(targets.group_counts[wanted[: targets.group_counts.size]].sum())
+        k_eff = min(int(k), present)
+        if k_eff == 0:
+            tree = SearchTree(float(x), float(y), e0, s, a, float(cutoff_m), dist, pred)
+            return tree, np.zeros(0, dtype=np.int64), np.zeros(0)
+        kd = np.full(k_eff, np.inf)
+        ko = np.full(k_eff, -1, dtype=np.int64)
         indptr, nbr, hedge, hw = self._csr
         kernel: Any = _nearest_search
         found = kernel(

@@ -1,0 +1,180 @@
+"""Errors of the web layer and the one table that maps every error to an HTTP status.
+
+Domain errors of :mod:`lifecircle.errors` keep their meaning: an :class:`~lifecircle.errors.InputError`
+(a bad parameter, a point off the network, an unknown 业态) is a 422 whose ``detail`` lists every
+problem in the shape FastAPI uses for its own validation errors (``loc``, ``msg``, ``type``) plus
+the problem's ``field`` and ``fix``; the other errors are ``{"detail": "...", "code": "..."}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lifecircle.errors import CRSError, InputError, LifecircleError, NetworkError, Problem
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "STATUS_BY_ERROR",
+    "AuthenticationRequired",
+    "ConflictError",
+    "ErrorOut",
+    "NotFoundError",
+    "PermissionDenied",
+    "RateLimited",
+    "ServiceUnavailable",
+    "install_error_handlers",
+    "status_of",
+]
+
+log = logging.getLogger(__name__)
+
+
+class NotFoundError(LifecircleError, LookupError):
+    """The thing asked for does not exist (404)."""
+
+
+class AuthenticationRequired(LifecircleError):
+    """No valid login session (401)."""
+
+
+class PermissionDenied(LifecircleError):
+    """Logged in, but the role does not allow this, or the CSRF token is missing (403)."""
+
+    def __init__(self, message: str, code: str = "forbidden") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ConflictError(LifecircleError):
+    """The request clashes with the current state, e.g. a submission already decided (409)."""
+
+
+class ServiceUnavailable(LifecircleError):
+    """The service is not ready yet, e.g. the city analysis is still loading (503)."""
+
+
+class RateLimited(LifecircleError):
+    """Too many requests from one client (429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+#: Error class → HTTP status.  The most specific class in an error's MRO wins.
+STATUS_BY_ERROR: dict[type[BaseException], int] = {
+    CRSError: 422,
+    NetworkError: 422,
+    InputError: 422,
+    NotFoundError: 404,
+    AuthenticationRequired: 401,
+    PermissionDenied: 403,
+    ConflictError: 409,
+    RateLimited: 429,
+    ServiceUnavailable: 503,
+    LifecircleError: 400,
+}
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "invalid_input",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def status_of(error: BaseException) -> int:
+    """The HTTP status of an error (500 for errors outside the table).
+
+    Examples
+    --------
+    >>> status_of(InputError("bad")), status_of(NotFoundError("x")), status_of(KeyError())
+    (422, 404, 500)
+    """
+    for klass in type(error).__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+    return 500
+
+
+class ErrorOut(BaseModel):
+    """Body of an error response other than 422."""
+
+    detail: str
+    code: str
+
+
+#: OpenAPI ``responses`` entries for the error statuses.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": _CODES[status].replace("_", " ")}
+    for status in (400, 401, 403, 404, 409, 429, 503)
+}
+
+
+def _problem_item(problem: Problem) -> dict[str, Any]:
+    loc: list[str | int] = []
+    if problem.row is not None:
+        loc.append(problem.row)
+    if problem.field is not None:
+        loc.append(problem.field)
+    return {
+        "loc": loc or ["body"],
+        "msg": str(problem),
+        "type": "input_error",
+        "field": problem.field,
+        "fix": problem.fix,
+    }
+
+
+def error_response(error: LifecircleError) -> JSONResponse:
+    """The JSON response of a lifecircle error."""
+    status = status_of(error)
+    if isinstance(error, InputError):
+        body: dict[str, Any] = {
+            "detail": [_problem_item(p) for p in error.problems],
+            "message": str(error),
+        }
+        return JSONResponse(body, status_code=422)
+    code = getattr(error, "code", None) or _CODES.get(status, "error")
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, AuthenticationRequired):
+        headers["WWW-Authenticate"] = 'Cookie realm="lifecircle"'
+    return JSONResponse({"detail": str(error), "code": code}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn lifecircle errors (and HTTP errors raised by the
+    framework, e.g. an unreadable body) into JSON responses with a ``code``."""
+
+    async def handle_http(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
+            raise exc
+        code = _CODES.get(exc.status_code, "error")
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": code},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    app.add_exception_handler(StarletteHTTPException, handle_http)
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, LifecircleError):  # pragma: no cover - registered for these only
+            raise exc
+        return error_response(exc)
+
+    app.add_exception_handler(LifecircleError, handle)

@@ -1,0 +1,103 @@
+"""A lean path for ``GET /api/nearest``, the platform's hottest request.
+
+Residents click the map and every click asks for the nearest outlets, so this request must stay
+cheap under load.  :class:`NearestFastPath` is an ASGI middleware that answers plain, valid
+``/api/nearest`` requests itself (parse the query, search, write the JSON), skipping the routing,
+dependency and validation machinery that costs more than the search.  Anything else — an
+unusual parameter, a value out of range, an unknown 业态, a city due for its outlet sync, an error
+of the search — goes on to the regular FastAPI route, which owns the documented behaviour, the
+validation and the errors.  Both call the same :meth:`lifecircle.web.city.City.nearest`, so the
+answers are the same.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from lifecircle.errors import LifecircleError
+
+__all__ = ["NearestFastPath"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_PATH = "/api/nearest"
+_KEYS = frozenset({"lon", "lat", "k", "category"})
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+class NearestFastPath:
+    """ASGI middleware answering simple ``GET /api/nearest`` requests directly.
+
+    Parameters
+    ----------
+    app
+        The application to pass every other request to.
+    state
+        The application state (:class:`lifecircle.web.deps.AppState`); its default city is used.
+    sync_interval_s
+        A city whose last outlet sync is older than this is left to the regular route (which
+        syncs it first).
+    """
+
+    def __init__(self, app: ASGIApp, state: Any, sync_interval_s: float) -> None:
+        self.app = app
+        self.state = state
+        self.sync_interval_s = sync_interval_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == _PATH and scope["method"] == "GET":
+            body = self._answer(scope)
+            if body is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [*_HEADERS, (b"content-length", str(len(body)).encode())],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, scope: Scope) -> bytes | None:
+        """The JSON body, or ``None`` to leave the request to the regular route."""
+        cities = self.state.cities
+        if cities is None:
+            return None
+        try:
+            params = dict(parse_qsl(scope["query_string"].decode("ascii"), strict_parsing=True))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        if not params.keys() <= _KEYS or "lon" not in params or "lat" not in params:
+            return None
+        try:
+            lon = float(params["lon"])
+            lat = float(params["lat"])
+            k = int(params.get("k", "5"))
+        except ValueError:
+            return None
+        if not (math.isfinite(lon) and math.isfinite(lat)) or not (
+            -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0 and 1 <= k <= 20
+        ):
+            return None
+        city = cities.get(None)
+        if time.monotonic() - city.last_sync >= self.sync_interval_s:
+            return None
+        categories = None
+        if "category" in params:
+            categories = params["category"].split(",")
+            if not all(c in city._code_index for c in categories):
+                return None  # names, aliases and errors are the route's business
+            categories = sorted(set(categories))
+        try:
+            return city.nearest_json(lon, lat, categories=categories, k=k).encode("utf-8")
+        except LifecircleError:
+            return None

@@ -1,0 +1,24 @@
+"""The JSON API under ``/api``: one module per area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lifecircle.web.routes import (
+    admin,
+    auth,
+    board,
+    circles,
+    dashboard,
+    merchant,
+    meta,
+    moderation,
+    outlets,
+    voice,
+)
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+for _module in (meta, outlets, circles, auth, merchant, moderation, voice, dashboard, board, admin):
+    api_router.include_router(_module.router)

@@ -1,0 +1,153 @@
+"""Resident voice (问需于民): the satisfaction survey of each circle and "what is missing here".
+
+Both are anonymous and rate-limited per client IP.  Nothing about the resident is stored: no IP
+address, no name, no browser details; the time is kept to the hour and a point to ~10 m.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Path
+
+from lifecircle.assess.survey import read_responses
+from lifecircle.errors import Problems
+from lifecircle.store.models import Need, SurveyResponse
+from lifecircle.web.deps import AnonymousWrite, CurrentCity, DbSession
+from lifecircle.web.errors import ERROR_RESPONSES, NotFoundError
+from lifecircle.web.routes._common import to_hour
+from lifecircle.web.schemas import NeedIn, ReceiptOut, SurveyAnswersIn, SurveyOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["resident voice"], responses={k: ERROR_RESPONSES[k] for k in (404, 503)})
+
+CircleId = Annotated[str, Path(max_length=64)]
+
+
+def _known_circle(city: Any, circle_id: str) -> None:
+    if circle_id not in set(city.circle_ids()):
+        raise NotFoundError(f"no circle {circle_id!r} in {city.name}")
+
+
+@router.get("/survey/{circle_id}", response_model=SurveyOut)
+def survey(circle_id: CircleId, city: CurrentCity) -> dict[str, Any]:
+    """The satisfaction survey of a circle: questions and answer scale."""
+    _known_circle(city, circle_id)
+    s = city.survey
+    return {
+        "circle_id": circle_id,
+        "circle_name": city.circle_name(circle_id),
+        "version": s.version,
+        "name_zh": s.name_zh,
+        "name_en": s.name_en,
+        "scale": [
+            {"label": label, "label_en": s.scale_en.get(value), "value": value}
+            for label, value in s.scale.items()
+        ],
+        "not_applicable": list(s.not_applicable),
+        "questions": [
+            {"id": q.id, "text_zh": q.text_zh, "text_en": q.text_en, "overall": q.overall}
+            for q in s.questions
+        ],
+        "target": s.target,
+    }
+
+
+@router.post(
+    "/survey/{circle_id}",
+    response_model=ReceiptOut,
+    status_code=201,
+    responses={429: ERROR_RESPONSES[429]},
+)
+def answer_survey(
+    circle_id: CircleId,
+    body: SurveyAnswersIn,
+    city: CurrentCity,
+    db: DbSession,
+    _limit: AnonymousWrite,
+) -> dict[str, Any]:
+    """Answer the survey (anonymous): ``{"answers": {"overall": "满意", "breakfast": 4}}``."""
+    _known_circle(city, circle_id)
+    s = city.survey
+    found = Problems()
+    ids: dict[str, Any] = {}
+    for key, value in body.answers.items():
+        q = s.question(key)
+        if q is None:
+            found.add(
+                f"{key!r} is not a question of this survey",
+                field=key,
+                fix="use the question ids of GET /api/survey/{circle_id}",
+            )
+        else:
+            ids[q.id] = value
+    found.raise_if_any("survey answers")
+    frame = pd.DataFrame({"circle_id": [circle_id], **{k: [v] for k, v in ids.items()}})
+    read = read_responses(frame, s, known_circles=[circle_id])
+    values = read[list(ids)].to_numpy(dtype=np.float64, na_value=np.nan)[0]
+    answers = {
+        qid: None if np.isnan(v) else int(v) for qid, v in zip(ids, values.tolist(), strict=True)
+    }
+    row = SurveyResponse(
+        city=city.key,
+        circle_id=circle_id,
+        survey_version=s.version,
+        answers=answers,
+        created_at=to_hour(),
+    )
+    db.add(row)
+    db.commit()
+    return {"id": row.id, "status": "received"}
+
+
+@router.post(
+    "/needs", response_model=ReceiptOut, status_code=201, responses={429: ERROR_RESPONSES[429]}
+)
+def submit_need(
+    body: NeedIn, city: CurrentCity, db: DbSession, _limit: AnonymousWrite
+) -> dict[str, Any]:
+    """Tell planners what is missing here (需求清单): free text, optionally a 业态, a circle or a
+    point on the map (anonymous)."""
+    found = Problems()
+    category = None
+    if body.category:
+        category = city.catalogue.resolve(body.category)
+        if category is None:
+            found.add(
+                f"{body.category!r} is not a 业态 of the catalogue",
+                field="category",
+                fix="use a code or name from /api/categories, or leave it out",
+            )
+    if (body.lon is None) != (body.lat is None):
+        found.add("give both lon and lat, or neither", field="lon/lat", fix="send both")
+    elif body.lon is not None and body.lat is not None and not city.in_area(body.lon, body.lat):
+        found.add(
+            f"the point ({body.lon}, {body.lat}) lies outside {city.name}",
+            field="lon/lat",
+            fix="pick a point on this city's map",
+        )
+    circle_id = body.circle_id or None
+    if circle_id is not None and circle_id not in set(city.circle_ids()):
+        found.add(
+            f"no circle {circle_id!r} in {city.name}",
+            field="circle_id",
+            fix="use a circle_id of /api/circles or leave it out",
+        )
+    found.raise_if_any("need")
+    if circle_id is None and body.lon is not None and body.lat is not None:
+        circle_id = city.circle_at(body.lon, body.lat)
+    row = Need(
+        city=city.key,
+        circle_id=circle_id,
+        category=category,
+        lon=round(body.lon, 4) if body.lon is not None else None,  # ~10 m is enough
+        lat=round(body.lat, 4) if body.lat is not None else None,
+        text=body.text,
+        created_at=to_hour(),
+    )
+    db.add(row)
+    db.commit()
+    return {"id": row.id, "status": "received"}

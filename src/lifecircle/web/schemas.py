@@ -1,0 +1,458 @@
+"""Request and response models of the API (what ``/openapi.json`` documents).
+
+Inputs are strict (``extra="forbid"``, bounded lengths and ranges); outputs describe exactly what
+the routes return.  GeoJSON is WGS-84 longitude/latitude.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BoardPostIn",
+    "BoardPostOut",
+    "CategoryOut",
+    "CircleEvidenceOut",
+    "CityOut",
+    "Feature",
+    "FeatureCollection",
+    "HealthOut",
+    "KpiOut",
+    "LineString",
+    "LoginIn",
+    "MeOut",
+    "NearestOut",
+    "NeedIn",
+    "NeedOut",
+    "OutletFeature",
+    "OutletFeatureCollection",
+    "OutletIn",
+    "OutletUpdateIn",
+    "ReceiptOut",
+    "RejectIn",
+    "SloganOut",
+    "SubmissionOut",
+    "SurveyAnswersIn",
+    "SurveyOut",
+    "UserIn",
+    "UserOut",
+]
+
+_IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+Lon = Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="Longitude, WGS-84")
+Lat = Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="Latitude, WGS-84")
+
+
+# ---------------------------------------------------------------------------------------------
+# GeoJSON
+# ---------------------------------------------------------------------------------------------
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature (geometry in WGS-84; ``null`` when it has none)."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str | int | None = None
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+
+
+class FeatureCollection(BaseModel):
+    """A GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+
+
+class LineString(BaseModel):
+    """A GeoJSON LineString."""
+
+    type: Literal["LineString"] = "LineString"
+    coordinates: list[list[float]]
+
+
+class PointGeometry(BaseModel):
+    """A GeoJSON Point."""
+
+    type: Literal["Point"] = "Point"
+    coordinates: list[float] = Field(min_length=2, max_length=2)
+
+
+class OutletProperties(BaseModel):
+    """Properties of an outlet feature."""
+
+    id: str
+    name: str | None
+    category: str = Field(description="业态 code")
+    category_zh: str
+    category_en: str
+    class_: Literal["basic", "quality"] | None = Field(
+        alias="class", description="基本保障类 basic / 品质提升类 quality"
+    )
+    opening_hours: str | None
+    services: list[str] = Field(description="e.g. 代收代发, 打印复印")
+    brand: str | None
+    is_chain: bool | None
+    source: str = Field(description="file (the city's data) or merchant (registered here)")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class OutletFeature(BaseModel):
+    """An outlet as a GeoJSON Feature."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: PointGeometry
+    properties: OutletProperties
+
+
+class OutletFeatureCollection(BaseModel):
+    """Outlets as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[OutletFeature]
+    total: int = Field(description="Outlets matching the filters (before the limit)")
+
+
+# ---------------------------------------------------------------------------------------------
+# City, categories
+# ---------------------------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    """Service health."""
+
+    status: Literal["ok", "starting"]
+    version: str
+    database: str
+    cities: list[str]
+
+
+class CityOut(BaseModel):
+    """The served city."""
+
+    key: str
+    name: str
+    bbox: list[float] = Field(description="[min_lon, min_lat, max_lon, max_lat]")
+    center: list[float] = Field(description="[lon, lat]")
+    categories_count: int
+    outlets_count: int
+    circles_count: int
+    residences_count: int
+    tile_url: str | None
+    tile_attribution: str | None
+    attribution: str
+    walk_speed_m_per_min: float
+    bands_min: list[float]
+    revision: int = Field(description="Increases whenever approved outlet changes are applied")
+
+
+class CategoryOut(BaseModel):
+    """A 业态 of the catalogue."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    class_: Literal["basic", "quality"] = Field(alias="class")
+    class_zh: str
+    band_min: float = Field(description="Walking band in minutes (家门口 10 / 家周边 15)")
+    slogans: list[str] = Field(
+        description="Slogans the 业态 answers: 一店, 一早, 一菜, 一修, 一老, 一小"
+    )
+    outlets_count: int
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SloganOut(BaseModel):
+    """A slogan shortcut of the map: 一店一早, 一菜一修, 一老一小, 小修小补."""
+
+    slogan: str
+    name_en: str
+    categories: list[str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Nearest
+# ---------------------------------------------------------------------------------------------
+
+
+class NearestOrigin(BaseModel):
+    """Where the walk starts: the point and its foot on the nearest street."""
+
+    lon: float
+    lat: float
+    foot_lon: float
+    foot_lat: float
+    access_m: float = Field(description="Straight metres from the point to its foot")
+
+
+class NearestResult(BaseModel):
+    """One nearby outlet with its walking route."""
+
+    outlet_id: str
+    name: str | None
+    category: str
+    category_zh: str
+    lon: float
+    lat: float
+    distance_m: float = Field(description="Walking metres along the network (access legs included)")
+    minutes: float
+    route: LineString
+
+
+class NearestOut(BaseModel):
+    """The nearest outlets on foot from a point."""
+
+    origin: NearestOrigin
+    walk_speed_m_per_min: float
+    max_minutes: float
+    results: list[NearestResult]
+
+
+# ---------------------------------------------------------------------------------------------
+# Circles and dashboard
+# ---------------------------------------------------------------------------------------------
+
+
+class CircleEvidenceOut(BaseModel):
+    """One 业态 of a circle's 有没有 table."""
+
+    circle_id: str
+    category: str
+    category_zh: str | None
+    class_: str | None = Field(alias="class")
+    band_min: float | None
+    present: bool | None
+    households_covered_share: float | None
+    residences_covered_share: float | None
+    nearest_min_median: float | None
+    count_within_band_median: float | None
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class KpiOut(BaseModel):
+    """One KPI against its target."""
+
+    scope: str
+    kpi: str
+    kpi_zh: str | None
+    value: float | None
+    target: float | None
+    unit: str | None
+    meets: bool | None
+    source: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Auth and users
+# ---------------------------------------------------------------------------------------------
+
+
+class LoginIn(BaseModel):
+    """Credentials."""
+
+    model_config = _IN
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class MeOut(BaseModel):
+    """The logged-in user and the session's CSRF token."""
+
+    user: str
+    role: Literal["admin", "planner", "merchant"]
+    display_name: str | None
+    csrf_token: str
+
+
+class UserIn(BaseModel):
+    """A new account (admin only)."""
+
+    model_config = _IN
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    role: Literal["admin", "planner", "merchant"]
+    display_name: str | None = Field(default=None, max_length=128)
+
+
+class UserOut(BaseModel):
+    """An account (without its password)."""
+
+    id: int
+    username: str
+    role: str
+    display_name: str | None
+    active: bool
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Merchants and moderation
+# ---------------------------------------------------------------------------------------------
+
+
+class OutletIn(BaseModel):
+    """A merchant's outlet (商户进图)."""
+
+    model_config = _IN
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=64, description="业态 code or name")
+    lon: float = Lon
+    lat: float = Lat
+    opening_hours: str | None = Field(default=None, max_length=200)
+    services: list[str] = Field(default_factory=list, max_length=30)
+    brand: str | None = Field(default=None, max_length=200)
+
+
+class OutletUpdateIn(BaseModel):
+    """Changes to a merchant's approved outlet (fields left out stay as they are)."""
+
+    model_config = _IN
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, min_length=1, max_length=64)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+    opening_hours: str | None = Field(default=None, max_length=200)
+    services: list[str] | None = Field(default=None, max_length=30)
+    brand: str | None = Field(default=None, max_length=200)
+    active: bool | None = Field(default=None, description="false withdraws the outlet")
+
+
+class SubmissionOut(BaseModel):
+    """A submission and its moderation state."""
+
+    id: int
+    kind: Literal["outlet", "board"]
+    action: Literal["create", "update"]
+    status: Literal["pending", "approved", "rejected"]
+    city: str
+    author: str | None
+    target_id: str | None = Field(description="The outlet an update changes (merchant/<n>)")
+    outlet_id: str | None = Field(description="The outlet created or changed, once approved")
+    circle_id: str | None
+    payload: dict[str, Any]
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class RejectIn(BaseModel):
+    """Why a submission is rejected."""
+
+    model_config = _IN
+    reason: str = Field(min_length=1, max_length=500)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resident voice
+# ---------------------------------------------------------------------------------------------
+
+
+class SurveyScaleItem(BaseModel):
+    """One answer of the scale."""
+
+    label: str
+    label_en: str | None
+    value: int
+
+
+class SurveyQuestionOut(BaseModel):
+    """One question."""
+
+    id: str
+    text_zh: str
+    text_en: str
+    overall: bool
+
+
+class SurveyOut(BaseModel):
+    """The satisfaction survey of a circle."""
+
+    circle_id: str
+    circle_name: str | None
+    version: str
+    name_zh: str
+    name_en: str
+    scale: list[SurveyScaleItem]
+    not_applicable: list[str]
+    questions: list[SurveyQuestionOut]
+    target: float
+
+
+class SurveyAnswersIn(BaseModel):
+    """Answers by question id: a value (5 … 1), a label (满意 …), a not-applicable label
+    (不清楚) or ``null``."""
+
+    model_config = _IN
+    answers: dict[str, int | str | None] = Field(min_length=1, max_length=50)
+
+
+class ReceiptOut(BaseModel):
+    """Receipt of an anonymous submission."""
+
+    id: int
+    status: Literal["received"] = "received"
+
+
+class NeedIn(BaseModel):
+    """What is missing here (需求清单)."""
+
+    model_config = _IN
+    text: str = Field(min_length=1, max_length=500)
+    circle_id: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=64, description="业态 code or name")
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+
+
+class NeedOut(BaseModel):
+    """A need as planners see it."""
+
+    id: int
+    circle_id: str | None
+    category: str | None
+    category_zh: str | None
+    lon: float | None
+    lat: float | None
+    text: str
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Community board
+# ---------------------------------------------------------------------------------------------
+
+
+class BoardPostIn(BaseModel):
+    """A community-board post: 零工 gig, 优惠 promotion or 活动 event."""
+
+    model_config = _IN
+    kind: Literal["gig", "promotion", "event"]
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=2000)
+    circle_id: str | None = Field(default=None, max_length=64)
+    valid_until: date | None = None
+    coupon: str | None = Field(default=None, max_length=64, description="Redeemed in the shop")
+
+
+class BoardPostOut(BaseModel):
+    """An approved board post."""
+
+    id: int
+    kind: Literal["gig", "promotion", "event"]
+    kind_zh: str
+    title: str
+    body: str
+    circle_id: str | None
+    circle_name: str | None
+    valid_until: date | None
+    coupon: str | None
+    author: str | None
+    created_at: datetime

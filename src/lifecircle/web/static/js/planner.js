@@ -1,0 +1,484 @@
+/* Planner dashboard (规划看板): city KPIs, circles coloured by grade, blind spots per 业态,
+ * satisfaction, needs (需求清单), the moderation queue, report downloads and scenarios. */
+(function () {
+  "use strict";
+  var LC = window.LC;
+  var $ = function (id) { return document.getElementById(id); };
+
+  var GRADE_COLORS = { "品质型": "#2e7d32", "提升型": "#1e88e5", "基础型": "#f9a825", "未达标": "#c62828" };
+  var GRADE_KEYS = { "品质型": "grade.quality", "提升型": "grade.enhanced", "基础型": "grade.basic", "未达标": "grade.none" };
+  var state = { map: null, layers: {}, grades: {}, circles: null, started: false, data: {} };
+
+  function rows(data, key) {
+    if (Array.isArray(data)) return data;
+    if (data && Array.isArray(data.features)) return data.features.map(function (f) { return f.properties || {}; });
+    if (data && key && Array.isArray(data[key])) return data[key];
+    if (data && Array.isArray(data.items)) return data.items;
+    if (data && Array.isArray(data.rows)) return data.rows;
+    return [];
+  }
+
+  function fmtValue(v, unit) {
+    if (v === null || v === undefined || v === "") return "—";
+    if (typeof v === "number") {
+      if (unit === "%" || unit === "share" || unit === "ratio") return (unit === "%" ? v : v * 100).toFixed(1) + "%";
+      return Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v).toLocaleString() : v.toFixed(2);
+    }
+    return String(v);
+  }
+
+  function label(row, base) {
+    if (LC.lang === "en") return row[base + "_en"] || row.label_en || row.name_en || row[base + "_zh"] || row.label_zh || row.key;
+    return row[base + "_zh"] || row.label_zh || row.name_zh || row.label || row.key;
+  }
+
+  /* ---------- KPIs ---------- */
+  /* Headline KPIs (city scope) shown as cards, in this order; the per-业态 coverage goes to a table. */
+  var HEADLINE = [
+    "circles_total", "circles_basic_or_better", "households_basic_or_better",
+    "communities_basic_or_better", "outlets_total", "chain_share", "satisfaction_rate",
+    "service_floor_area_per_100hh"
+  ];
+
+  function kpiList(data) {
+    var list = Array.isArray(data) ? data : rows(data, "kpis");
+    return list.map(function (k) {
+      return {
+        key: k.kpi || k.key, zh: k.kpi_zh || k.label_zh, value: k.value, target: k.target,
+        unit: k.unit, meets: k.meets, scope: k.scope || "city"
+      };
+    }).filter(function (k) { return k.scope === "city"; });
+  }
+
+  function kpiLabel(k) {
+    var key = "kpi." + k.key;
+    if (LC.t(key) !== key) return LC.t(key);
+    return LC.lang === "en" ? k.key : (k.zh || k.key);
+  }
+
+  function renderKpis(data) {
+    var box = $("kpis");
+    box.innerHTML = "";
+    var list = kpiList(data);
+    var byKey = {};
+    list.forEach(function (k) { byKey[k.key] = k; });
+    var cards = HEADLINE.filter(function (key) { return byKey[key]; }).map(function (key) { return byKey[key]; });
+    if (!cards.length) cards = list.filter(function (k) { return String(k.key).indexOf(":") < 0; }).slice(0, 8);
+    cards.forEach(function (k) {
+      var card = LC.el("div", { class: "kpi" + (k.meets === false ? " kpi-miss" : k.meets === true ? " kpi-meet" : ""), "data-kpi": k.key }, [
+        LC.el("span", { class: "kpi-value", text: fmtValue(k.value, k.unit) }),
+        LC.el("span", { class: "kpi-label", text: kpiLabel(k) })
+      ]);
+      if (k.target !== undefined && k.target !== null) {
+        card.appendChild(LC.el("span", { class: "kpi-target", text: LC.t("pl.target", { v: fmtValue(k.target, k.unit) }) }));
+      }
+      box.appendChild(card);
+    });
+    renderCoverage(list);
+  }
+
+  /* Share of households with each 业态 within its walking band (households_covered:<code>). */
+  function renderCoverage(list) {
+    var table = $("coverage-table");
+    table.innerHTML = "";
+    var prefix = "households_covered:";
+    var covered = list.filter(function (k) { return String(k.key).indexOf(prefix) === 0; });
+    if (!covered.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.no_data") })); return; }
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.col_category") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_class") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_covered") }),
+      LC.el("th", { scope: "col", class: "bar-col", "aria-hidden": "true" })
+    ])]));
+    var body = LC.el("tbody");
+    covered.sort(function (a, b) { return (a.value === null ? 2 : a.value) - (b.value === null ? 2 : b.value); });
+    covered.forEach(function (k) {
+      var code = k.key.slice(prefix.length);
+      var cat = LC.categoryByCode[code] || {};
+      var pct = typeof k.value === "number" ? Math.max(0, Math.min(1, k.value)) * 100 : 0;
+      body.appendChild(LC.el("tr", { "data-category": code }, [
+        LC.el("th", { scope: "row" }, [LC.el("button", {
+          type: "button", class: "linklike", text: LC.catName(code),
+          onclick: function () { $("blind-category").value = code; loadBlindSpots(); $("dash-map").scrollIntoView({ block: "center" }); }
+        })]),
+        LC.el("td", { class: "small nowrap", text: cat["class"] ? LC.t("class_short." + cat["class"]) : "" }),
+        LC.el("td", { class: "num", text: fmtValue(k.value, "share") }),
+        LC.el("td", { class: "bar-col", "aria-hidden": "true" }, [
+          LC.el("span", { class: "bar", style: "width:" + pct.toFixed(1) + "%" })
+        ])
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  /* ---------- grades and circles ---------- */
+  function gradeOf(id) {
+    var g = state.grades[String(id)];
+    return g ? g.grade : undefined;
+  }
+
+  function drawCircles() {
+    var layer = state.layers.circles;
+    layer.clearLayers();
+    if (!state.circles) return;
+    var geo = L.geoJSON(state.circles, {
+      style: function (f) {
+        var grade = f.properties.grade || gradeOf(f.properties.circle_id || f.id);
+        var color = GRADE_COLORS[grade] || "#757575";
+        return { color: color, weight: 2, fillColor: color, fillOpacity: 0.28, className: "lc-circle" };
+      },
+      pointToLayer: function (f, ll) {
+        var grade = f.properties.grade || gradeOf(f.properties.circle_id || f.id);
+        var color = GRADE_COLORS[grade] || "#757575";
+        return L.circleMarker(ll, { radius: 9, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.9, className: "lc-circle" });
+      },
+      onEachFeature: function (f, lyr) {
+        var p = f.properties || {};
+        var id = p.circle_id || f.id;
+        var grade = p.grade || gradeOf(id) || "";
+        lyr.bindTooltip((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade));
+        lyr.on("click", function () { window.location.assign("/survey/" + encodeURIComponent(id)); });
+      }
+    }).addTo(layer);
+    if (!state.fitted && geo.getBounds().isValid()) {
+      state.map.fitBounds(geo.getBounds().pad(0.05));
+      state.fitted = true;
+    }
+  }
+
+  function renderGradeLegend() {
+    var box = $("grade-legend");
+    box.innerHTML = "";
+    Object.keys(GRADE_COLORS).forEach(function (g) {
+      box.appendChild(LC.el("span", { class: "sw", style: "background:" + GRADE_COLORS[g] }));
+      var n = state.gradeCounts ? state.gradeCounts[g] : undefined;
+      box.appendChild(LC.el("span", { text: LC.t(GRADE_KEYS[g]) + (n !== undefined ? " " + n : "") }));
+    });
+    box.appendChild(LC.el("span", { class: "sw sw-blind" }));
+    box.appendChild(LC.el("span", { text: LC.t("pl.blind_legend") }));
+  }
+
+  function renderGradeTable(list) {
+    var table = $("grade-table");
+    table.innerHTML = "";
+    table.appendChild(LC.el("caption", { class: "sr-only", text: LC.t("pl.circles") }));
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_grade") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_households") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_missing") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_survey") })
+    ])]));
+    var body = LC.el("tbody");
+    list.forEach(function (g) {
+      var id = g.circle_id || g.id;
+      var missing = LC.lang === "en" ? (g.missing_for_next_grade_en || g.missing_for_next_grade) : g.missing_for_next_grade;
+      body.appendChild(LC.el("tr", null, [
+        LC.el("th", { scope: "row", text: g.name || String(id) }),
+        LC.el("td", null, [LC.el("span", {
+          class: "grade-pill", style: "background:" + (GRADE_COLORS[g.grade] || "#757575"),
+          text: GRADE_KEYS[g.grade] ? LC.t(GRADE_KEYS[g.grade]) : (g.grade || "")
+        })]),
+        LC.el("td", { class: "num", text: typeof g.households === "number" ? Math.round(g.households).toLocaleString() : "—" }),
+        LC.el("td", { class: "small", text: missing || "" }),
+        LC.el("td", { class: "nowrap" }, [LC.el("a", { href: "/survey/" + encodeURIComponent(id), text: LC.t("pl.open_survey") })])
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  /* ---------- blind spots per 业态 ---------- */
+  function loadBlindSpots() {
+    var cat = $("blind-category").value;
+    state.layers.blind.clearLayers();
+    if (!cat) { $("blind-summary").textContent = ""; return Promise.resolve(); }
+    return LC.get("/api/dashboard/blind-spots" + LC.query({ category: cat })).then(function (r) {
+      if (!r.ok) { $("blind-summary").textContent = r.message; return; }
+      var data = r.data || {};
+      var fc = data.type === "FeatureCollection" ? data : (data.features ? data : data.geojson);
+      var n = 0;
+      if (fc && fc.features) {
+        n = fc.features.length;
+        L.geoJSON(fc, {
+          pointToLayer: function (f, ll) {
+            return L.circleMarker(ll, { radius: 5, color: "#b71c1c", weight: 1, fillColor: "#ef5350", fillOpacity: 0.85, className: "lc-blind" });
+          },
+          style: function () { return { color: "#b71c1c", weight: 1.5, fillColor: "#ef5350", fillOpacity: 0.35, className: "lc-blind" }; },
+          onEachFeature: function (f, lyr) {
+            var p = f.properties || {};
+            var text = p.name || p.residence_name || "";
+            if (p.distance_m !== undefined) text += (text ? " · " : "") + LC.fmtDistance(p.distance_m);
+            if (text) lyr.bindTooltip(text);
+          }
+        }).addTo(state.layers.blind);
+      }
+      var count = data.count !== undefined ? data.count : n;
+      $("blind-summary").textContent = LC.t("pl.blind_count", { n: count, cat: LC.catName(cat) }) +
+        (data.households !== undefined ? " · " + LC.t("pl.blind_households", { n: fmtValue(data.households) }) : "");
+    });
+  }
+
+  /* ---------- satisfaction, needs ---------- */
+  function renderSatisfaction(data) {
+    var table = $("sat-table");
+    table.innerHTML = "";
+    var list = rows(data, "circles");
+    if (!list.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.no_data") })); return; }
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_rate") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_responses") })
+    ])]));
+    var body = LC.el("tbody");
+    list.forEach(function (s) {
+      var rate = s.rate !== undefined ? s.rate : s.satisfaction_rate;
+      var id = String(s.circle_id || "");
+      var name = id === "city" ? LC.t("pl.whole_city") : (s.name || s.circle_name || (state.grades[id] || {}).name || id);
+      body.appendChild(LC.el("tr", { class: s.below_target ? "below" : "" }, [
+        LC.el("th", { scope: "row", text: name }),
+        LC.el("td", { class: "num", text: rate === null || rate === undefined ? "—" : (rate * 100).toFixed(1) + "%" }),
+        LC.el("td", { class: "num", text: fmtValue(s.n_valid !== undefined ? s.n_valid : s.n) })
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  function renderNeeds(data) {
+    var table = $("needs-table");
+    table.innerHTML = "";
+    var list = rows(data, "needs");
+    var summary = $("needs-summary");
+    var top = (data && data.by_category) || [];
+    summary.textContent = top.length ? LC.t("pl.needs_top", {
+      n: data.total, list: top.slice(0, 4).map(function (c) {
+        return (c.category ? LC.catName(c.category, c.category_zh) : LC.t("pl.other")) + " " + c.count;
+      }).join("、")
+    }) : "";
+    if (!list.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.no_needs") })); return; }
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.col_category") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_text") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_date") })
+    ])]));
+    var body = LC.el("tbody");
+    list.forEach(function (n) {
+      var cat = n.category ? LC.catName(n.category, n.category_zh) : "";
+      body.appendChild(LC.el("tr", null, [
+        LC.el("td", { text: cat || (n.count !== undefined ? "" : "—") }),
+        LC.el("td", { text: n.text || (n.count !== undefined ? LC.t("pl.n_requests", { n: n.count }) : "") }),
+        LC.el("td", { text: n.circle_name || ((state.grades[String(n.circle_id)] || {}).name) || n.circle_id || "" }),
+        LC.el("td", { text: LC.fmtDate(n.created_at) })
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  /* ---------- moderation ---------- */
+  function describe(item) {
+    var p = item.payload || item.data || item.outlet || item.post || {};
+    var kind = item.kind === "outlet" && item.action ? "outlet_" + item.action : (item.kind || (p.title ? "board" : "outlet"));
+    var title = p.name || p.title || item.name || item.title || "";
+    var bits = [];
+    if (p.category) bits.push(LC.catName(p.category));
+    if (p.kind) bits.push(LC.t("board.kind." + p.kind));
+    if (p.opening_hours) bits.push(p.opening_hours);
+    var svc = LC.services(p.services);
+    if (svc.length) bits.push(svc.join("、"));
+    if (p.body) bits.push(String(p.body).slice(0, 80));
+    var who = item.author || item.submitted_by || item.username;
+    if (who) bits.push(LC.t("pl.by", { user: who }));
+    if (item.created_at) bits.push(LC.fmtDate(item.created_at));
+    return { kind: kind, title: title, detail: bits.join(" · ") };
+  }
+
+  function loadModeration() {
+    return LC.get("/api/moderation" + LC.query({ status: "pending" })).then(function (r) {
+      var list = $("moderation");
+      list.innerHTML = "";
+      if (!r.ok) { list.appendChild(LC.el("li", { class: "empty", text: r.message })); return; }
+      var items = rows(r.data, "items");
+      $("mod-count").textContent = String(items.length);
+      if (!items.length) { list.appendChild(LC.el("li", { class: "empty", text: LC.t("pl.queue_empty") })); return; }
+      items.forEach(function (item) {
+        var d = describe(item);
+        var statusEl = LC.el("p", { class: "form-status", hidden: true });
+        var li = LC.el("li", { class: "sub", "data-id": String(item.id), "data-name": d.title }, [
+          LC.el("div", { class: "sub-head" }, [
+            LC.el("strong", { text: d.title }),
+            LC.el("span", { class: "badge", text: LC.t("pl.kind." + d.kind) !== "pl.kind." + d.kind ? LC.t("pl.kind." + d.kind) : d.kind })
+          ]),
+          LC.el("div", { class: "fine", text: d.detail }),
+          LC.el("div", { class: "row" }, [
+            LC.el("button", {
+              type: "button", class: "btn btn-small btn-ok", "data-action": "approve",
+              "aria-label": LC.t("pl.approve") + " " + d.title, text: LC.t("pl.approve"),
+              onclick: function () { decide(item, "approve", statusEl); }
+            }),
+            LC.el("button", {
+              type: "button", class: "btn btn-small btn-danger", "data-action": "reject",
+              "aria-label": LC.t("pl.reject") + " " + d.title, text: LC.t("pl.reject"),
+              onclick: function () { decide(item, "reject", statusEl); }
+            })
+          ]),
+          statusEl
+        ]);
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function decide(item, action, statusEl) {
+    var body = {};
+    if (action === "reject") {
+      var reason = window.prompt(LC.t("pl.reject_reason"), "");
+      if (reason === null) return;
+      reason = reason.trim();
+      if (!reason) { LC.status(statusEl, LC.t("pl.reason_needed"), "error"); return; }
+      body.reason = reason;
+    }
+    LC.api("POST", "/api/moderation/" + encodeURIComponent(item.id) + "/" + action, body).then(function (r) {
+      if (!r.ok) { LC.status(statusEl, r.message, "error"); return; }
+      LC.toast(LC.t(action === "approve" ? "pl.approved" : "pl.rejected", { name: describe(item).title }), "ok");
+      loadModeration();
+      if (action === "approve") { loadKpis(); loadBlindSpots(); }
+    });
+  }
+
+  /* ---------- reports, scenarios ---------- */
+  var DEFAULT_REPORTS = ["report.html", "report.pdf", "report.xlsx"];
+  function renderReports(data) {
+    var list = $("reports");
+    list.innerHTML = "";
+    var names = rows(data, "reports");
+    if (!names.length) names = DEFAULT_REPORTS.map(function (n) { return { name: n }; });
+    names.forEach(function (rep) {
+      var name = typeof rep === "string" ? rep : (rep.name || rep.file);
+      var url = (typeof rep === "object" && rep.url) || "/api/reports/" + encodeURIComponent(name);
+      var ext = String(name).split(".").pop().toUpperCase();
+      var text = (typeof rep === "object" && (LC.lang === "en" ? rep.title_en : rep.title_zh)) || name;
+      list.appendChild(LC.el("li", null, [
+        LC.el("a", { href: url, download: name, class: "btn btn-small" }, [
+          LC.el("span", { class: "ext", text: ext }), " " + text
+        ])
+      ]));
+    });
+  }
+
+  function renderScenarios(data) {
+    var list = rows(data, "scenarios");
+    var card = $("scenarios-card");
+    card.hidden = false;
+    var table = $("scen-table");
+    table.innerHTML = "";
+    if (!list.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.no_scenarios") })); return; }
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.col_scenario") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_before") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_after") })
+    ])]));
+    var body = LC.el("tbody");
+    list.forEach(function (s) {
+      body.appendChild(LC.el("tr", null, [
+        LC.el("th", { scope: "row", text: s.name || s.title || String(s.id) }),
+        LC.el("td", { class: "num", text: fmtValue(s.before !== undefined ? s.before : s.coverage_before, s.unit) }),
+        LC.el("td", { class: "num", text: fmtValue(s.after !== undefined ? s.after : s.coverage_after, s.unit) })
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  /* ---------- loading ---------- */
+  function loadKpis() {
+    return LC.get("/api/dashboard/kpis").then(function (r) {
+      state.data.kpis = r.ok ? r.data : null;
+      if (r.ok) renderKpis(r.data);
+      else $("kpis").textContent = r.message;
+    });
+  }
+
+  function loadAll() {
+    var jobs = [loadKpis(), loadModeration()];
+    jobs.push(Promise.all([LC.get("/api/dashboard/grades"), LC.get("/api/dashboard/circles")]).then(function (answers) {
+      var g = answers[0];
+      var c = answers[1];
+      var list = g.ok ? rows(g.data, "circles") : [];
+      state.gradeCounts = {};
+      ((g.ok && g.data && g.data.counts) || []).forEach(function (c) { state.gradeCounts[c.grade] = c.circles; });
+      renderGradeLegend();
+      state.data.grades = list;
+      state.grades = {};
+      list.forEach(function (row) { state.grades[String(row.circle_id || row.id)] = row; });
+      renderGradeTable(list);
+      if (c.ok && c.data && c.data.type === "FeatureCollection") state.circles = c.data;
+      else if (g.ok && g.data && g.data.type === "FeatureCollection") state.circles = g.data;
+      drawCircles();
+    }));
+    jobs.push(LC.get("/api/dashboard/satisfaction").then(function (r) {
+      state.data.sat = r.ok ? r.data : null;
+      renderSatisfaction(r.ok ? r.data : []);
+    }));
+    jobs.push(LC.get("/api/dashboard/needs").then(function (r) {
+      state.data.needs = r.ok ? r.data : null;
+      renderNeeds(r.ok ? r.data : []);
+    }));
+    jobs.push(LC.get("/api/reports").then(function (r) {
+      state.data.reports = r.ok ? r.data : null;
+      renderReports(r.ok ? r.data : []);
+    }));
+    jobs.push(LC.get("/api/scenarios").then(function (r) {
+      if (r.ok) { state.data.scen = r.data; renderScenarios(r.data); }
+    }));
+    return Promise.all(jobs);
+  }
+
+  function rerender() {
+    renderGradeLegend();
+    if (state.data.kpis) renderKpis(state.data.kpis);
+    if (state.data.grades) { renderGradeTable(state.data.grades); drawCircles(); }
+    if (state.data.sat) renderSatisfaction(state.data.sat);
+    if (state.data.needs) renderNeeds(state.data.needs);
+    if (state.data.reports) renderReports(state.data.reports);
+    if (state.data.scen) renderScenarios(state.data.scen);
+    if (LC.categories.length) LC.fillCategorySelect($("blind-category"), "pl.choose_category");
+    if (!$("dash").hidden) loadModeration();
+  }
+
+  /* ---------- session ---------- */
+  function showLogin() {
+    $("login-area").hidden = false;
+    $("dash").hidden = true;
+    $("wrong-role").hidden = true;
+    LC.showUserbar(null);
+  }
+
+  function start(user) {
+    if (!user) { showLogin(); return; }
+    LC.showUserbar(user, showLogin);
+    $("login-area").hidden = true;
+    if (user.role !== "planner" && user.role !== "admin") {
+      $("wrong-role").hidden = false;
+      $("dash").hidden = true;
+      return;
+    }
+    $("wrong-role").hidden = true;
+    $("dash").hidden = false;
+    if (state.started) { loadAll(); return; }
+    state.started = true;
+    renderGradeLegend();
+    LC.loadCategories().then(function () {
+      LC.fillCategorySelect($("blind-category"), "pl.choose_category");
+      return LC.createMap("dash-map", { zoom: 14 });
+    }).then(function (made) {
+      state.map = made.map;
+      state.layers.circles = L.layerGroup().addTo(made.map);
+      state.layers.blind = L.layerGroup().addTo(made.map);
+      return loadAll();
+    }).then(function () { document.body.dataset.ready = "1"; });
+  }
+
+  $("blind-category").addEventListener("change", loadBlindSpots);
+  LC.onLang(function () { if (state.started) rerender(); if (LC.user) LC.showUserbar(LC.user, showLogin); });
+  LC.bindLogin(start);
+  LC.me().then(start);
+})();
