@@ -133,3 +133,21 @@ def test_assess_with_report_on_xian_within_a_minute(xian_dir, tmp_path: Path):
     for name in ("report.html", "report.pdf", "report.xlsx", "kpis.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert elapsed < 60
+
+
+def test_plan_on_sample_city_writes_sites_and_summary(tmp_path: Path):
+    from lifecircle.datasets import get_path
+
+    pbf = str(get_path("helsinki"))
+    code, out = invoke(
+        "plan", "--network", pbf, "--outlets", pbf, "--residences", pbf,
+        "--category", "药店", "--p", "2", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, out
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    assert list(sites.columns[:4]) == ["site_id", "lon", "lat", "households_gained"]
+    summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    for key in ("households_covered_before", "households_covered_after", "objective", "bound",
+                "gap", "method"):  # fmt: skip
+        assert key in summary
+    assert summary["households_covered_after"] >= summary["households_covered_before"]

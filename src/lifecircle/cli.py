@@ -59,6 +59,7 @@ def main(verbose: int) -> None:
       access    计算步行可达性 / walking access from every residence to every 业态
       assess    生活圈评级 / grade every life circle, with evidence and KPIs
       report    评估并写出报告 / assess and write HTML/PDF/Excel reports
+      plan      新增网点选址 / where to add outlets of one 业态 (MCLP/LSCP/p-median)
       batch     多城市批量运行（Dask）/ many cities in one run, on Dask
       serve     启动网页平台 / serve the web platform (resident map, merchants, planners)
     """
@@ -549,6 +550,163 @@ def report(out_dir: str, lang: str, **kw: Any) -> None:
     files = _write_assessment(assessment, out) + _write_reports(assessment, out, lang)
     _print_grades(assessment)
     click.echo(f"报告 Reports in {out.resolve()}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+@main.command(context_settings=CONTEXT)
+@_network_options
+@_layer_options
+@click.option(
+    "--category",
+    required=True,
+    help="要规划的业态（代码或中文名，如 pharmacy / 药店）/ the 业态 to plan (code or name).",
+)
+@click.option(
+    "--p",
+    "p",
+    type=int,
+    default=None,
+    help="新增网点数（mclp、pmedian 必填）/ number of new sites (needed by mclp, pmedian).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["mclp", "lscp", "pmedian"]),
+    default="mclp",
+    show_default=True,
+    help="mclp 覆盖最多户数 / most households covered; lscp 最少网点达到覆盖目标 / fewest sites "
+    "for --target; pmedian 户均步行距离最短 / least household-weighted walk.",
+)
+@click.option(
+    "--candidates",
+    "candidates_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="候选点位（闲置用房、临街铺面，可含 floor_area 面积、rent 租金、capacity 服务户数）；"
+    "不给则沿步行道路每隔 --spacing 米生成 / candidate sites (optional floor_area, rent, "
+    "capacity); default: generated along the walkable streets.",
+)
+@click.option(
+    "--candidates-crs",
+    type=CRS_CHOICES,
+    default="wgs84",
+    show_default=True,
+    help="候选点坐标系 / coordinate system of the candidates.",
+)
+@click.option(
+    "--spacing",
+    type=float,
+    default=100.0,
+    show_default=True,
+    help="生成候选点的间距(米) / spacing of generated candidates (m).",
+)
+@click.option(
+    "--band",
+    type=float,
+    default=None,
+    help="算作覆盖的步行分钟数（默认取该业态的步行圈：家门口 10、家周边 15）/ walking minutes "
+    "that count as covered (default: the 业态's band).",
+)
+@click.option(
+    "--walk-speed",
+    default="4.2",
+    show_default=True,
+    help="步行速度 km/h，或 elderly(老年人 3.0) / walking speed in km/h, or 'elderly'.",
+)
+@click.option(
+    "--target",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="lscp：覆盖户数占比目标（含现有网点）/ lscp: share of all households to cover.",
+)
+@click.option(
+    "--capacities",
+    "use_capacities",
+    is_flag=True,
+    help="使用候选点的 capacity 列（可服务户数）/ use the candidates' capacity column.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "mip", "heuristic"]),
+    default="auto",
+    show_default=True,
+    help="求解方式：auto 按规模自动 / mip 精确(HiGHS) / heuristic 启发式(给出证明界) / "
+    "how to solve.",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="求解时限(秒) / time limit in seconds.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+def plan(
+    out_dir: str,
+    category: str,
+    p: int | None,
+    model: str,
+    candidates_path: str | None,
+    candidates_crs: str,
+    spacing: float,
+    band: float | None,
+    walk_speed: str,
+    target: float,
+    use_capacities: bool,
+    method: str,
+    time_limit: float,
+    **kw: Any,
+) -> None:
+    """新增网点选址：按步行网络覆盖 / Where to open new outlets of one 业态, on walking coverage.
+
+    覆盖 = 在该业态步行圈内（沿路网步行，不用直线距离）；现有同业态网点保留。
+    Covered = within the 业态's band walking along the network; existing outlets stay.
+
+    \b
+    写出 / writes:
+      OUT/sites.csv      site_id, lon, lat, households_gained
+      OUT/sites.geojson  同上，含候选点属性 / the same with the candidates' data
+      OUT/summary.json   households_covered_before, households_covered_after, objective,
+                         bound, gap, method …
+    """
+    from lifecircle.plan import plan_sites, read_candidates
+
+    inputs = _read_inputs(kw)
+    candidates = None
+    if candidates_path:
+        candidates = read_candidates(
+            candidates_path,
+            crs=candidates_crs,
+            network=inputs["network"],
+            on_missing="drop" if kw.get("drop_missing") else "error",
+            on_outside="drop" if kw.get("drop_outside") else "error",
+        )
+    result = plan_sites(
+        inputs["network"], inputs["outlets"], inputs["residences"], category=category, p=p,
+        model=model, candidates=candidates, band_min=band, walk_speed=walk_speed,
+        spacing_m=spacing, target=target, use_capacities=use_capacities,
+        time_limit=time_limit, method=method,
+    )  # fmt: skip
+    files = result.write(Path(out_dir))
+    s = result.summary()
+    gap = "—" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
+    click.echo(
+        f"{s['category_zh']} {s['category']}: {s['n_sites']} 个新网点 new sites "
+        f"({s['model']}, {s['method']}, {s['status']}, gap {gap})"
+    )
+    click.echo(
+        f"步行 {s['band_min']:g} 分钟覆盖户数 Households within {s['band_min']:g} min: "
+        f"{s['households_covered_before']:,.0f} → {s['households_covered_after']:,.0f} "
+        f"of {s['households_total']:,.0f}"
+    )
+    click.echo(f"结果 Results in {Path(out_dir).resolve()}:")
     for f in files:
         click.echo(f"  {f}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["bounded_search_nodes", "origin_searches"]
+__all__ = ["bounded_search_nodes", "cover_search", "grid_cells", "origin_searches", "snap_grid"]
 
 
 @njit(cache=True, inline="always")
@@ -359,3 +359,123 @@ def snap_grid(
         dist[i] = best
         fx[i] = x0[bs] + bt * dx
         fy[i] = y0[bs] + bt * dy
+
+
+@njit(cache=True, nogil=True)
+def cover_search(
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    hedge: np.ndarray,
+    hw: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    edge_len: np.ndarray,
+    ed_ptr: np.ndarray,
+    ed_owner: np.ndarray,
+    ed_offset: np.ndarray,
+    ed_access: np.ndarray,
+    n_owner: int,
+    src_edge: np.ndarray,
+    src_offset: np.ndarray,
+    src_access: np.ndarray,
+    cutoff: float,
+    start: int,
+    stop: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points within ``cutoff`` of each source ``start:stop``, walking along the network.
+
+    A source (a candidate site) sits on edge ``src_edge`` at ``src_offset`` metres from the
+    edge's ``u`` end, with a straight access leg ``src_access``.  The points (demand origins) are
+    listed per edge in ``ed_*`` (CSR by edge: owner index, offset, access leg); an owner (a
+    residence) with several points takes its nearest one.  The walk distance is the one of the
+    access engine: access leg + network distance between the feet (partial edges exact, two
+    feet on one edge joined directly along it) + access leg.
+
+    Returns ``(counts, owner, dist)``: per source the number of owners found, then the owners
+    and distances of every source one after the other (in the order found).
+    """
+    n_nodes = indptr.shape[0] - 1
+    dist = np.full(n_nodes, np.inf)
+    order = np.empty(n_nodes, dtype=np.int64)
+    hk = np.empty(nbr.shape[0] + 3)
+    hv = np.empty(nbr.shape[0] + 3, dtype=np.int64)
+    best = np.full(max(n_owner, 1), np.inf)
+    touched = np.empty(max(n_owner, 1), dtype=np.int64)
+    seeds_node = np.empty(2, dtype=np.int64)
+    seeds_dist = np.empty(2)
+    cap = 1024
+    out_owner = np.empty(cap, dtype=np.int64)
+    out_dist = np.empty(cap)
+    n_out = 0
+    counts = np.zeros(stop - start, dtype=np.int64)
+    for s in range(start, stop):
+        e = src_edge[s]
+        if e < 0:
+            continue
+        t = src_offset[s]
+        a = src_access[s]
+        seeds_node[0] = edge_u[e]
+        seeds_dist[0] = a + t
+        seeds_node[1] = edge_v[e]
+        seeds_dist[1] = a + edge_len[e] - t
+        n_touched = 0
+        for q in range(ed_ptr[e], ed_ptr[e + 1]):
+            o = ed_owner[q]
+            d = a + abs(t - ed_offset[q]) + ed_access[q]
+            if d < best[o]:
+                if best[o] == np.inf:
+                    touched[n_touched] = o
+                    n_touched += 1
+                best[o] = d
+        n_settled = _search(seeds_node, seeds_dist, 2, indptr, nbr, hw, cutoff, dist, order, hk, hv)
+        for i in range(n_settled):
+            x = order[i]
+            dx = dist[x]
+            for h in range(indptr[x], indptr[x + 1]):
+                f = hedge[h]
+                lo = ed_ptr[f]
+                hi = ed_ptr[f + 1]
+                if lo == hi:
+                    continue
+                from_u = edge_u[f] == x
+                from_v = edge_v[f] == x
+                for q in range(lo, hi):
+                    o = ed_owner[q]
+                    tt = ed_offset[q]
+                    d = np.inf
+                    if from_u:
+                        d = dx + tt
+                    if from_v:
+                        d = min(d, dx + edge_len[f] - tt)
+                    d += ed_access[q]
+                    if d < best[o]:
+                        if best[o] == np.inf:
+                            touched[n_touched] = o
+                            n_touched += 1
+                        best[o] = d
+        for i in range(n_settled):
+            dist[order[i]] = np.inf
+        dist[seeds_node[0]] = np.inf
+        dist[seeds_node[1]] = np.inf
+        for i in range(n_touched):
+            o = touched[i]
+            d = best[o]
+            best[o] = np.inf
+            if d > cutoff:
+                continue
+            if n_out == cap:
+                cap *= 2
+                grown_o = np.empty(cap, dtype=np.int64)
+                grown_d = np.empty(cap)
+                grown_o[:n_out] = out_owner[:n_out]
+                grown_d[:n_out] = out_dist[:n_out]
+                out_owner = grown_o
+                out_dist = grown_d
+            out_owner[n_out] = o
+            out_dist[n_out] = d
+            n_out += 1
+            counts[s - start] += 1
+    return counts, out_owner[:n_out].copy(), out_dist[:n_out].copy()
+
+
+# ----------------------------------------------------------------------------------- helpers

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,8 +44,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyproj
 import shapely
 
+from lifecircle.access._kernels import origin_searches
 from lifecircle.access._snap import Snapped, snap_points
 from lifecircle.access.engine import (
     DEFAULT_BANDS_MIN,
@@ -53,6 +56,7 @@ from lifecircle.access.engine import (
     _band_name,
     _build_table,
     _check_network,
+    _edge_outlet_csr,
     _search_all,
     _without_attrs,
     prepare_points,
@@ -265,13 +269,15 @@ class AccessState:
         """Residences on the network (in the table)."""
         return np.asarray(self.res_snap.ok)
 
-    def _outlet_ok(self) -> np.ndarray:
+    @property
+    def outlet_ok(self) -> np.ndarray:
+        """Outlets open and on the network."""
         return np.asarray(self.out_alive & (self.out_snap.edge >= 0))
 
     def table(self) -> pa.Table:
         """The long access table, as :func:`~lifecircle.access.compute_access` returns it."""
         kept = np.flatnonzero(self.residence_ok)
-        ok = self._outlet_ok()
+        ok = self.outlet_ok
         present = np.bincount(self.out_cat[ok], minlength=len(self.categories)) > 0
         return _build_table(
             self.res_ids[kept],
@@ -297,7 +303,7 @@ class AccessState:
         idx = np.flatnonzero(ok) if residences is None else np.asarray(residences, dtype=np.int64)
         idx = idx[ok[idx]]
         n_cat = len(self.categories)
-        ok_out = self._outlet_ok()
+        ok_out = self.outlet_ok
         present = np.bincount(self.out_cat[ok_out], minlength=n_cat) > 0
         near = self.knn_d[idx, :, 0].reshape(-1)
         reached = np.isfinite(near)
@@ -518,7 +524,7 @@ class AccessState:
 
     def _reach(self, sources: Snapped) -> np.ndarray:
         """Residences within the search radius of any source (a small margin for rounding)."""
-        from lifecircle.plan._kernels import cover_search
+        from lifecircle.access._kernels import cover_search
 
         net = self.network
         ok = np.flatnonzero(self.res_snap.ok)
@@ -550,30 +556,24 @@ class AccessState:
         idx = idx[self.res_snap.ok[idx]]
         if not idx.size:
             return idx
-        ok = self._outlet_ok()
+        ok = self.outlet_ok
         origins = (
             np.arange(idx.size + 1, dtype=np.int64),
             self.res_snap.edge[idx].astype(np.int64),
             self.res_snap.offset[idx].astype(np.float64),
             self.res_snap.access_m[idx].astype(np.float64),
         )
-        masked = Snapped(
-            np.where(ok, self.out_snap.edge, -1), self.out_snap.offset, self.out_snap.access_m,
-            self.out_snap.foot_x, self.out_snap.foot_y,
-        )  # fmt: skip
-        counts, knn_d, knn_o = _search_all(
-            self.network,
-            origins,
-            masked,
-            self.out_cat,
-            len(self.categories),
-            self.bands_m,
-            self.k,
-            progress=False,
-            chunk_size=max(idx.size, 1) if idx.size < 4_000 else 2_000,
-            unit="res",
-            threads=1 if idx.size < 4_000 else None,
-        )
+        if idx.size >= 4_000:  # the initial build: the engine's threaded driver
+            masked = Snapped(
+                np.where(ok, self.out_snap.edge, -1), self.out_snap.offset,
+                self.out_snap.access_m, self.out_snap.foot_x, self.out_snap.foot_y,
+            )  # fmt: skip
+            counts, knn_d, knn_o = _search_all(
+                self.network, origins, masked, self.out_cat, len(self.categories),
+                self.bands_m, self.k, progress=False, chunk_size=2_000, unit="res",
+            )  # fmt: skip
+        else:  # a change: a few hundred residences, in this thread (no pool to start)
+            counts, knn_d, knn_o = self._search_here(origins, ok)
         differs = (
             (self.counts[idx] != counts).any(axis=(1, 2))
             | (self.knn_o[idx] != knn_o).any(axis=(1, 2))
@@ -583,6 +583,32 @@ class AccessState:
         self.knn_d[idx] = knn_d
         self.knn_o[idx] = knn_o
         return np.asarray(idx[differs])
+
+    def _search_here(
+        self, origins: tuple[np.ndarray, ...], ok: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The engine's kernel over ``origins`` in the calling thread."""
+        net = self.network
+        out_idx = np.flatnonzero(ok)
+        eo_ptr, eo_order, eo_offset, eo_access = _edge_outlet_csr(
+            net.n_edges,
+            self.out_snap.edge[out_idx],
+            self.out_snap.offset[out_idx],
+            self.out_snap.access_m[out_idx],
+        )
+        indptr, nbr, hedge, hw = net.csr
+        n = origins[0].size - 1
+        n_cat = len(self.categories)
+        counts = np.zeros((n, n_cat, self.bands_m.size), dtype=np.int32)
+        knn_d = np.full((n, n_cat, self.k), np.inf)
+        knn_o = np.full((n, n_cat, self.k), -1, dtype=np.int64)
+        kernel: Any = origin_searches  # a numba dispatcher; mypy cannot see its signature
+        kernel(
+            indptr, nbr, hedge, hw, net.edge_u.astype(np.int64), net.edge_v.astype(np.int64),
+            net.edge_length.astype(np.float64), eo_ptr, out_idx[eo_order], eo_offset, eo_access,
+            self.out_cat, *origins, self.cutoff_m, self.bands_m, 0, n, counts, knn_d, knn_o,
+        )  # fmt: skip
+        return counts, knn_d, knn_o
 
     def _change(
         self,
@@ -632,5 +658,12 @@ def _point_xy(geometry: Any, crs: Any, network: WalkNetwork) -> tuple[float, flo
         )
     if crs is None:
         return float(geometry.x), float(geometry.y)
-    pt = gpd.GeoSeries([geometry], crs=crs).to_crs(network.crs).iloc[0]
-    return float(pt.x), float(pt.y)
+    x, y = _transformer(pyproj.CRS.from_user_input(crs), network.crs).transform(
+        float(geometry.x), float(geometry.y)
+    )
+    return float(x), float(y)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
