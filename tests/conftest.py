@@ -34,3 +34,8 @@ def xian_dir(shared_data: Path) -> dict[str, Path]:
         / "residential_communities_xiaoqu"
         / "xiaoqu_all_sources_normalized.csv",
     }
+
+
+# this file is a conftest, not a module of doctests: keep --doctest-modules from importing it a
+# second time under the same module name as the other conftest.py
+collect_ignore = ["conftest.py"]

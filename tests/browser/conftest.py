@@ -102,3 +102,8 @@ def browser(live_server: str) -> Iterator[Any]:
 def js_errors() -> PageErrors:
     """Collects uncaught JS errors; a test asserts it is empty."""
     return PageErrors()
+
+
+# this file is a conftest, not a module of doctests: keep --doctest-modules from importing it a
+# second time under the same module name as the other conftest.py
+collect_ignore = ["conftest.py"]
