@@ -54,6 +54,9 @@ def new_page(
         "viewport": viewport,
         "locale": "zh-CN",
         "timezone_id": "Asia/Shanghai",
+        # Playwright evaluates string predicates (wait_for_function) with eval, which the pages'
+        # CSP (script-src 'self') forbids; the CSP header itself is tested in test_pages_static
+        "bypass_csp": True,
     }
     if geolocation is not None:
         options["geolocation"] = {"longitude": geolocation[0], "latitude": geolocation[1]}
