@@ -109,6 +109,58 @@ def _insert_topk(kd: np.ndarray, ko: np.ndarray, d: float, o: int) -> None:
     ko[i] = o
 
 
+@njit(cache=True, inline="always")
+def _reach_points(
+    order: np.ndarray,
+    n_settled: int,
+    dist: np.ndarray,
+    indptr: np.ndarray,
+    hedge: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    edge_len: np.ndarray,
+    p_ptr: np.ndarray,
+    p_owner: np.ndarray,
+    p_offset: np.ndarray,
+    p_access: np.ndarray,
+    best: np.ndarray,
+    touched: np.ndarray,
+    n_touched: int,
+) -> int:
+    """Lower ``best[owner]`` for the points on edges incident to the settled nodes.
+
+    A point sits on edge ``f`` at ``offset`` from its ``u`` end with an access leg; from a
+    settled node it is reached along the edge from whichever end(s) the node is.  Newly reached
+    owners are appended to ``touched``; returns the new count.
+    """
+    for i in range(n_settled):
+        x = order[i]
+        dx = dist[x]
+        for h in range(indptr[x], indptr[x + 1]):
+            f = hedge[h]
+            lo = p_ptr[f]
+            hi = p_ptr[f + 1]
+            if lo == hi:
+                continue
+            from_u = edge_u[f] == x
+            from_v = edge_v[f] == x
+            for q in range(lo, hi):
+                o = p_owner[q]
+                t = p_offset[q]
+                d = np.inf
+                if from_u:
+                    d = dx + t
+                if from_v:
+                    d = min(d, dx + edge_len[f] - t)
+                d += p_access[q]
+                if d < best[o]:
+                    if best[o] == np.inf:
+                        touched[n_touched] = o
+                        n_touched += 1
+                    best[o] = d
+    return n_touched
+
+
 @njit(cache=True, nogil=True)
 def origin_searches(
     indptr: np.ndarray,
@@ -186,31 +238,10 @@ def origin_searches(
         n_settled = _search(
             seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv
         )
-        for i in range(n_settled):
-            x = order[i]
-            dx = dist[x]
-            for h in range(indptr[x], indptr[x + 1]):
-                f = hedge[h]
-                lo = eo_ptr[f]
-                hi = eo_ptr[f + 1]
-                if lo == hi:
-                    continue
-                from_u = edge_u[f] == x
-                from_v = edge_v[f] == x
-                for q in range(lo, hi):
-                    o = eo_outlet[q]
-                    t = eo_offset[q]
-                    d = np.inf
-                    if from_u:
-                        d = dx + t
-                    if from_v:
-                        d = min(d, dx + edge_len[f] - t)
-                    d += eo_access[q]
-                    if d < best[o]:
-                        if best[o] == np.inf:
-                            touched[n_touched] = o
-                            n_touched += 1
-                        best[o] = d
+        n_touched = _reach_points(
+            order, n_settled, dist, indptr, hedge, edge_u, edge_v, edge_len,
+            eo_ptr, eo_outlet, eo_offset, eo_access, best, touched, n_touched,
+        )  # fmt: skip
         for i in range(n_settled):
             dist[order[i]] = np.inf
         for i in range(n_seeds):
@@ -428,31 +459,10 @@ def cover_search(
                     n_touched += 1
                 best[o] = d
         n_settled = _search(seeds_node, seeds_dist, 2, indptr, nbr, hw, cutoff, dist, order, hk, hv)
-        for i in range(n_settled):
-            x = order[i]
-            dx = dist[x]
-            for h in range(indptr[x], indptr[x + 1]):
-                f = hedge[h]
-                lo = ed_ptr[f]
-                hi = ed_ptr[f + 1]
-                if lo == hi:
-                    continue
-                from_u = edge_u[f] == x
-                from_v = edge_v[f] == x
-                for q in range(lo, hi):
-                    o = ed_owner[q]
-                    tt = ed_offset[q]
-                    d = np.inf
-                    if from_u:
-                        d = dx + tt
-                    if from_v:
-                        d = min(d, dx + edge_len[f] - tt)
-                    d += ed_access[q]
-                    if d < best[o]:
-                        if best[o] == np.inf:
-                            touched[n_touched] = o
-                            n_touched += 1
-                        best[o] = d
+        n_touched = _reach_points(
+            order, n_settled, dist, indptr, hedge, edge_u, edge_v, edge_len,
+            ed_ptr, ed_owner, ed_offset, ed_access, best, touched, n_touched,
+        )  # fmt: skip
         for i in range(n_settled):
             dist[order[i]] = np.inf
         dist[seeds_node[0]] = np.inf
