@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -95,6 +96,36 @@ def test_mclp_mip_equals_brute_force_and_heuristic_bound_holds(seed):
     heur = model.solve(method="heuristic")
     assert heur.objective <= opt + 1e-6 <= heur.bound + 2e-6
     assert model.solve(method="auto").objective == pytest.approx(opt)
+
+
+def _lp_relaxation(dist, w, existing, radius, p):
+    """The MCLP's LP relaxation by scipy (columns x per candidate, then y per demand)."""
+    cover = (dist <= radius) & ~(existing <= radius)[:, None]
+    n_d, n_c = cover.shape
+    a_ub = np.zeros((n_d + 1, n_c + n_d))
+    a_ub[:n_d, :n_c] = -cover.astype(float)
+    a_ub[np.arange(n_d), n_c + np.arange(n_d)] = 1.0
+    a_ub[n_d, :n_c] = 1.0
+    c = np.r_[np.zeros(n_c), -w * cover.any(axis=1)]
+    res = linprog(c, A_ub=a_ub, b_ub=np.r_[np.zeros(n_d), p], bounds=[(0, 1)] * (n_c + n_d))
+    return -float(res.fun)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mclp_lp_bound_is_the_lp_relaxation_and_bounds_the_optimum(seed):
+    inst = instance(seed, n_d=60, n_c=14)
+    radius, p = 300.0, 3
+    opt = brute_mclp(inst["dist"], inst["w"], inst["existing"], radius, p)
+    lp = _lp_relaxation(inst["dist"], inst["w"], inst["existing"], radius, p)
+    model = MCLP.from_cost_matrix(inst["dist"], inst["w"], radius, p, existing_m=inst["existing"])
+    bound = model._lp_bound(time.perf_counter() + 30)
+    assert bound >= opt - 1e-6
+    assert bound == pytest.approx(lp, rel=1e-6)
+    # auto with a gap the LP bound can prove: the heuristic's solution, the LP's bound
+    gap = (lp - opt) / opt + 0.01
+    sol = model.solve(method="auto", mip_gap=gap)
+    assert sol.status == "optimal" and sol.gap <= gap
+    assert sol.objective <= opt + 1e-6 <= sol.bound + 1e-6
 
 
 @pytest.mark.parametrize("seed", SEEDS)

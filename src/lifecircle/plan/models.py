@@ -19,9 +19,12 @@ the access engine) and solved by :meth:`solve`:
       target) and the rounded-up LP relaxation (HiGHS), when the model is not too large.
 ``method="auto"`` (default)
     The heuristic first; when its bound proves the solution within ``mip_gap`` it is
-    returned, otherwise the MIP runs (warm-started) if the model has at most
-    :data:`MIP_MAX_NONZEROS` coverage pairs, else the heuristic's solution and bound are
-    returned.  With capacities only the MIP applies.
+    returned.  Otherwise, if the model has at most :data:`MIP_MAX_NONZEROS` coverage pairs:
+    for the MCLP, the LP relaxation (HiGHS interior point; its bound made exact by the
+    Lagrangian at the LP's duals) and iterated local search get half the remaining time,
+    and the solution is returned when that proves it within ``mip_gap``; then the MIP runs
+    (warm-started, candidates the Lagrangian bound rules out left out).  Larger models get
+    the heuristic's solution and bound.  With capacities only the MIP applies.
 
 Existing outlets are fixed: demand within the radius of one is left out of the MCLP objective,
 counts as covered for the LSCP target, and offers its walk as the fallback of the p-median.
@@ -65,6 +68,7 @@ log = logging.getLogger(__name__)
 METHODS = ("auto", "mip", "heuristic")
 #: ``method="auto"`` solves the MIP only up to this many coverage pairs (after reduction).
 MIP_MAX_NONZEROS = 3_000_000
+_LP_BOUND = "LP relaxation (HiGHS interior point; Lagrangian bound at its duals)"
 #: Interchange search is skipped when candidates × p exceeds this (memory of the extra table).
 _SWAP_MAX_CELLS = 50_000_000
 
@@ -246,6 +250,7 @@ class _Mip:
     x: np.ndarray | None
     objective: float
     bound: float
+    row_dual: np.ndarray | None = None
 
 
 def _run_highs(
@@ -261,12 +266,21 @@ def _run_highs(
     time_limit: float,
     mip_gap: float,
     start: np.ndarray | None = None,
+    relax: bool = False,
 ) -> _Mip:
-    """Solve ``opt cost·x`` s.t. ``row_lo ≤ A x ≤ row_hi``, ``col_lo ≤ x ≤ col_hi``."""
+    """Solve ``opt cost·x`` s.t. ``row_lo ≤ A x ≤ row_hi``, ``col_lo ≤ x ≤ col_hi``.
+
+    ``relax=True`` solves the LP relaxation by interior point without crossover (the bound
+    is what it is for) and returns the row duals as well.
+    """
     import highspy
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    if relax:
+        integer = np.zeros(len(cost), dtype=bool)
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
     h.setOptionValue("time_limit", float(max(time_limit, 0.05)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", 0)
@@ -315,7 +329,12 @@ def _run_highs(
         label = "time_limit"
     else:
         label = h.modelStatusToString(model_status)
-    return _Mip(label, x, obj, bound)
+    dual = None
+    if relax:
+        dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+        if dual.size != lp.num_row_ or not np.isfinite(dual).all():
+            dual = None
+    return _Mip(label, x, obj, bound, dual)
 
 
 def _share_of(deadline: float, share: float) -> float:
@@ -866,21 +885,9 @@ class MCLP(_Model):
             to_kept = np.arange(full_active.size)
         n_x = grp.active.size
         n_g = grp.weight.size
-        b = sp.csc_matrix(
-            (np.ones(grp.rows.size), grp.rows, grp.ptr), shape=(n_g, n_x)
-        )  # group × active site
         p = min(self.p, n_x)
         if self.capacities is None:
-            a = sp.vstack(
-                [
-                    sp.hstack([-b, sp.identity(n_g, format="csc")]),
-                    sp.hstack([sp.csr_matrix(np.ones((1, n_x))), sp.csr_matrix((1, n_g))]),
-                ],
-                format="csc",
-            )
-            cost = np.concatenate([np.zeros(n_x), grp.weight])
-            row_lo = np.full(n_g + 1, -np.inf)
-            row_hi = np.concatenate([np.zeros(n_g), [p]])
+            b, a, cost, row_lo, row_hi = _mclp_matrix(grp, p)
             x0 = None
             if start is not None:
                 # the start's sites, each replaced by a kept site covering at least as much
@@ -935,6 +942,31 @@ class MCLP(_Model):
         served[grp.active] = served_all
         return sites, res.objective, res.bound, res.status, served, assignment
 
+    def _lp_bound(self, deadline: float) -> float:
+        """The LP relaxation's bound (HiGHS interior point, merged demand, dominated candidates
+        left out), made exact by evaluating the Lagrangian bound (valid for any multipliers in
+        ``[0, w]``) at the LP's row duals, which also become the multipliers of the fixing.
+        ``inf`` when the LP gave no duals in time."""
+        grp = self._reduced()[0]
+        p = min(self.p, grp.active.size)
+        _, a, cost, row_lo, row_hi = _mclp_matrix(grp, p)
+        n = cost.size
+        res = _run_highs(
+            cost, a, row_lo, row_hi, np.zeros(n), np.ones(n), np.zeros(n, dtype=bool),
+            maximize=True, time_limit=deadline - time.perf_counter(), mip_gap=0.0, relax=True,
+        )  # fmt: skip
+        if res.row_dual is None:
+            return math.inf
+        best, best_lam = math.inf, None
+        # the sign convention of the duals depends on the run: both signs give valid bounds
+        for lam in (res.row_dual[: grp.weight.size], -res.row_dual[: grp.weight.size]):
+            lam = np.clip(lam, 0.0, grp.weight)
+            value = _mclp_lagrangian_value(grp, lam, p)
+            if value < best:
+                best, best_lam = value, lam
+        self.__dict__["_multipliers"] = best_lam
+        return best
+
     def _gained(self, sites: np.ndarray) -> float:
         """Households newly covered with ``sites`` open."""
         w = self.coverage.weights
@@ -970,6 +1002,26 @@ class MCLP(_Model):
                     sites, method="heuristic", status=status, objective=value, bound=bound,
                     bound_method=how,
                 )  # fmt: skip
+        if heur is not None and method == "auto":
+            # the LP relaxation's bound is often tight enough to prove the heuristic's solution
+            lp = self._lp_bound(_share_of(deadline, 0.5))
+            if lp < heur[2]:
+                heur = (heur[0], heur[1], max(lp, heur[1]), _LP_BOUND)
+                self.notes.append("LP relaxation bound (interior point)")
+            if _gap(heur[1], heur[2]) > mip_gap and heur[0].size == self.p:
+                # a better solution is the likelier way to close the gap than the MIP's search
+                rptr, rcol = _csr(self._ptr, self._rows, self.coverage.n_demand)
+                tol = 1e-9 * max(1.0, heur[2])
+                found, value = self._perturb(
+                    heur[0].copy(), heur[1], heur[2], rptr, rcol, tol, mip_gap,
+                    _share_of(deadline, 0.5),
+                )  # fmt: skip
+                heur = (found, value, max(heur[2], value), heur[3])
+            if _gap(heur[1], heur[2]) <= mip_gap:
+                return self._solution(
+                    heur[0], method="heuristic", status="optimal", objective=heur[1],
+                    bound=heur[2], bound_method=heur[3],
+                )  # fmt: skip
         start = heur[0] if heur is not None else None
         keep, dropped_bound = None, -math.inf
         if heur is not None and method == "auto":
@@ -986,13 +1038,44 @@ class MCLP(_Model):
             sites, obj = heur[0], heur[1]  # the MIP stopped before reaching the start's value
         # solutions using a left-out candidate are bounded by dropped_bound
         bnd = max(bnd, dropped_bound)
-        if heur is not None and method != "mip":
-            bnd = min(bnd, heur[2])
+        how = "HiGHS MIP dual bound"
+        if heur is not None and method != "mip" and heur[2] < bnd:
+            bnd, how = heur[2], heur[3]
         status = "optimal" if status == "optimal" or _gap(obj, bnd) <= mip_gap else status
         return self._solution(
             sites, method=label, status=status, objective=obj, bound=max(bnd, obj),
-            bound_method="HiGHS MIP dual bound", assignment=assignment, served=served,
+            bound_method=how, assignment=assignment, served=served,
         )  # fmt: skip
+
+
+def _mclp_matrix(
+    grp: _Groups, p: int
+) -> tuple[sp.csc_matrix, sp.csc_matrix, np.ndarray, np.ndarray, np.ndarray]:
+    """MCLP on merged demand: ``max w·y`` s.t. ``y_g ≤ Σ_j b_gj x_j``, ``Σ x ≤ p``; columns
+    ``[x (active sites), y (groups)]``.  Returns ``(b, A, cost, row_lo, row_hi)``."""
+    n_x = grp.active.size
+    n_g = grp.weight.size
+    b = sp.csc_matrix((np.ones(grp.rows.size), grp.rows, grp.ptr), shape=(n_g, n_x))
+    a = sp.vstack(
+        [
+            sp.hstack([-b, sp.identity(n_g, format="csc")]),
+            sp.hstack([sp.csr_matrix(np.ones((1, n_x))), sp.csr_matrix((1, n_g))]),
+        ],
+        format="csc",
+    )
+    cost = np.concatenate([np.zeros(n_x), grp.weight])
+    row_lo = np.full(n_g + 1, -np.inf)
+    row_hi = np.concatenate([np.zeros(n_g), [p]])
+    return b, a, cost, row_lo, row_hi
+
+
+def _mclp_lagrangian_value(grp: _Groups, lam: np.ndarray, p: int) -> float:
+    """``L(λ) = Σ_g (w_g − λ_g) + the p largest Σ_{g covered by j} λ_g``: an upper bound of the
+    MCLP for every ``0 ≤ λ ≤ w`` (see :func:`~lifecircle.plan._kernels.mclp_lagrangian`)."""
+    col = np.repeat(np.arange(grp.active.size), np.diff(grp.ptr))
+    score = np.bincount(col, weights=lam[grp.rows], minlength=grp.active.size)
+    top = np.sort(score)[::-1][:p]
+    return float((grp.weight - lam).sum() + top[top > 0].sum())
 
 
 def _group_assignment(
