@@ -12,7 +12,9 @@ time:
   process applies them to its in-memory city without a restart;
 * ``survey_responses`` and ``needs`` — residents' anonymous satisfaction answers and "what is
   missing here" (需求清单) submissions.  Neither stores an IP address, a name or any other
-  personal data; the time is kept to the hour.
+  personal data; the time is kept to the hour;
+* ``scenarios`` — planners' saved what-if scenarios (规划方案): the changes and their computed
+  before/after summary.
 
 Every table that concerns a city carries its ``city`` key, so one database serves several
 cities.
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +48,7 @@ __all__ = [
     "MerchantOutlet",
     "Need",
     "OutletChange",
+    "SavedScenario",
     "Submission",
     "SurveyResponse",
     "User",
@@ -181,3 +185,26 @@ class Need(Base):
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SavedScenario(Base):
+    """A planner's what-if scenario (规划方案): its changes and their computed effect.
+
+    ``changes`` holds the change dicts of :class:`lifecircle.plan.whatif.Scenario` (outlet ids
+    assigned, 业态 as codes); ``summary`` the before/after per circle and the city KPIs that
+    moved, computed when the scenario was saved against the outlets as of ``base_change_id``
+    (the last ``outlet_changes`` row applied then; 0 for the city's own data only).
+    """
+
+    __tablename__ = "scenarios"
+    __table_args__ = (UniqueConstraint("city", "name", name="uq_scenarios_city_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_change_id: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
