@@ -176,3 +176,21 @@ def make_api(
     app = create_app(Settings(**options), cities=CityRegistry([fresh_city(base)]))
     with TestClient(app) as client:
         yield Api(client, app, backend, tmp)
+
+
+def backend_api_fixture(prefix: str) -> Any:
+    """A module-scoped ``api`` fixture: one app per database backend (:data:`BACKENDS`) and test
+    module, each on a fresh database and a fresh copy of the sample city (``tmp`` folders named
+    ``<prefix>-<backend>``).  Assign it in the test module: ``api = backend_api_fixture("web")``.
+    """
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def api(
+        request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory,
+        sample_city_base: City,
+    ) -> Iterator[Api]:
+        tmp = tmp_path_factory.mktemp(f"{prefix}-{request.param}")
+        yield from make_api(request.param, tmp, request, sample_city_base)
+
+    return api

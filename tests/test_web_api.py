@@ -17,7 +17,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from _web_fixtures import BACKENDS, Api, make_api
+from _web_fixtures import Api, backend_api_fixture, make_api
 from _web_fixtures import postgres_server as postgres_server
 from _web_fixtures import sample_city_base as sample_city_base
 from _web_fixtures import sample_data_dir as sample_data_dir
@@ -28,14 +28,7 @@ LON, LAT = 24.945, 60.17
 GRADES = {"基础型", "提升型", "品质型", "未达标"}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def api(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sample_city_base: City,
-) -> Iterator[Api]:
-    tmp = tmp_path_factory.mktemp(f"web-{request.param}")
-    yield from make_api(request.param, tmp, request, sample_city_base)
+api = backend_api_fixture("web")
 
 
 @pytest.fixture

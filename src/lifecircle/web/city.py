@@ -51,7 +51,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -63,6 +63,9 @@ from lifecircle.access.route import NetworkRouter, Targets
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, Assessment
 from lifecircle.errors import InputError, Problem, Problems
 from lifecircle.web.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from lifecircle.plan.whatif import WhatIf
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -533,6 +536,8 @@ class City:
         self._reports_lock = threading.Lock()
         self._area_cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         self._area_lock = threading.Lock()
+        self._whatif_cache: tuple[Any, WhatIf] | None = None
+        self._whatif_lock = threading.Lock()
 
         self.residences = assessment.residences
         self.circles = (
@@ -1106,6 +1111,32 @@ class City:
             evaluation=self.assessment.evaluation,
             snapshot=self.assessment.snapshot,
         )
+
+    def whatif_base(self, graded: _Graded | None = None, key: Any = None) -> WhatIf:
+        """A :class:`~lifecircle.plan.whatif.WhatIf` of the current state, to try scenarios on.
+
+        Built from :meth:`assessment_now` (``graded``: the grades with the residents' survey
+        answers folded in, as :meth:`graded` returns them for ``key``) with the city's rulebook
+        and catalogue, and cached for the current revision and ``key``.  Callers must not
+        change it: :func:`~lifecircle.plan.whatif.run_scenario` works on a fork.
+        """
+        with self._lock:
+            cache_key = (self.revision, key)
+            cached = self._whatif_cache
+            if cached is not None and cached[0] == cache_key:
+                return cached[1]
+            assessment = self.assessment_now(graded)
+        with self._whatif_lock:
+            cached = self._whatif_cache
+            if cached is not None and cached[0] == cache_key:
+                return cached[1]
+            from lifecircle.plan.whatif import WhatIf
+
+            t0 = time.perf_counter()
+            base = WhatIf(assessment, rulebook=self.rulebook, catalogue=self.catalogue)
+            self._whatif_cache = (cache_key, base)
+            log.info("%s: what-if base built in %.2f s", self.key, time.perf_counter() - t0)
+        return base
 
     # -- live outlet changes ------------------------------------------------------------------------
     def apply_outlets(self, changes: Sequence[MerchantOutletData]) -> None:

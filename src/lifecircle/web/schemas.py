@@ -7,7 +7,7 @@ the routes return.  GeoJSON is WGS-84 longitude/latitude.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,10 @@ __all__ = [
     "OutletUpdateIn",
     "ReceiptOut",
     "RejectIn",
+    "ScenarioChangeIn",
+    "ScenarioIn",
+    "ScenarioOut",
+    "ScenarioSummaryOut",
     "SloganOut",
     "SubmissionOut",
     "SurveyAnswersIn",
@@ -456,3 +460,158 @@ class BoardPostOut(BaseModel):
     coupon: str | None
     author: str | None
     created_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning scenarios (规划方案)
+# ---------------------------------------------------------------------------------------------
+
+
+class AddOutletChangeIn(BaseModel):
+    """Open an outlet of a 业态 at a point."""
+
+    model_config = _IN
+    op: Literal["add_outlet"]
+    category: str = Field(min_length=1, max_length=64, description="业态 code or name")
+    lon: float = Lon
+    lat: float = Lat
+    outlet_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Id of the new outlet; default scenario/<n> (n: the change's position)",
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    is_chain: bool | None = Field(default=None, description="default: from the name's brand")
+
+
+class RemoveOutletChangeIn(BaseModel):
+    """Close an outlet (of the city's data, a merchant's, or one added earlier in the list)."""
+
+    model_config = _IN
+    op: Literal["remove_outlet"]
+    outlet_id: str = Field(min_length=1, max_length=128)
+
+
+class MoveOutletChangeIn(BaseModel):
+    """Move an outlet to a point."""
+
+    model_config = _IN
+    op: Literal["move_outlet"]
+    outlet_id: str = Field(min_length=1, max_length=128)
+    lon: float = Lon
+    lat: float = Lat
+
+
+class CloseEdgeChangeIn(BaseModel):
+    """Close a street segment (``edge``: its index, the ``edge`` property of /api/network)."""
+
+    model_config = _IN
+    op: Literal["close_edge"]
+    edge: int = Field(ge=0, le=2**31 - 1)
+
+
+#: One change of a scenario: the dict format of :meth:`lifecircle.plan.whatif.WhatIf.apply`.
+ScenarioChangeIn = Annotated[
+    AddOutletChangeIn | RemoveOutletChangeIn | MoveOutletChangeIn | CloseEdgeChangeIn,
+    Field(discriminator="op"),
+]
+
+
+class ScenarioIn(BaseModel):
+    """A named list of changes to try on the city's current state."""
+
+    model_config = _IN
+    name: str = Field(min_length=1, max_length=120, description="Unique within the city")
+    description: str | None = Field(default=None, max_length=1000)
+    changes: list[ScenarioChangeIn] = Field(min_length=1, max_length=50)
+
+
+class ScenarioHeadline(BaseModel):
+    """The figure the dashboard shows before and after."""
+
+    kpi: str = Field(
+        description="households_covered:<业态> when every outlet change concerns one 业态, "
+        "else households_basic_or_better"
+    )
+    kpi_zh: str | None
+    before: float | None
+    after: float | None
+    unit: str | None
+
+
+class ScenarioCircleOut(BaseModel):
+    """One circle before and after."""
+
+    circle_id: str
+    name: str | None
+    grade_before: str | None
+    grade_after: str | None
+    grade_changed: bool
+    n_basic_before: int | None
+    n_basic_after: int | None
+    n_quality_before: int | None
+    n_quality_after: int | None
+    coverage_changes: str = Field(
+        description="业态 whose household coverage moved, e.g. 早餐店 45%→85%"
+    )
+    missing_for_next_grade_after: str | None
+
+
+class ScenarioKpiOut(BaseModel):
+    """A city KPI that moved."""
+
+    kpi: str
+    kpi_zh: str | None
+    before: float | None
+    after: float | None
+    target: float | None
+    unit: str | None
+    meets: bool | None = Field(description="Whether the value after meets the target")
+
+
+class ScenarioStepOut(BaseModel):
+    """What one change did."""
+
+    op: Literal["add_outlet", "remove_outlet", "move_outlet", "close_edge"]
+    residences_changed: int = Field(description="Residences whose walking access changed")
+    circles: list[str] = Field(description="Circles whose residences' access changed")
+    grades_changed: int
+
+
+class ScenarioSummaryOut(BaseModel):
+    """A saved scenario as listed on the dashboard."""
+
+    id: int
+    city: str
+    name: str
+    description: str | None
+    n_changes: int
+    author: str | None
+    created_at: datetime
+    kpi: str
+    kpi_zh: str | None
+    before: float | None
+    after: float | None
+    unit: str | None
+    circles_basic_before: int = Field(description="Circles at 基础型 or better before")
+    circles_basic_after: int = Field(description="Circles at 基础型 or better after")
+    circles_upgraded: int = Field(description="Circles whose grade rose")
+    circles_downgraded: int = Field(description="Circles whose grade fell")
+    stale: bool = Field(
+        description="Outlets were approved or changed since it was computed: create it again "
+        "for figures of the current state"
+    )
+
+
+class ScenarioOut(ScenarioSummaryOut):
+    """A saved scenario with its full result."""
+
+    base_change_id: int = Field(description="Last approved outlet change it was computed on")
+    changes: list[dict[str, Any]] = Field(
+        description="The changes as applied (outlet ids assigned, 业态 as codes)"
+    )
+    headline: ScenarioHeadline
+    circles: list[ScenarioCircleOut]
+    kpis: list[ScenarioKpiOut]
+    steps: list[ScenarioStepOut]

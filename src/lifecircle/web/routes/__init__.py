@@ -14,11 +14,14 @@ from lifecircle.web.routes import (
     meta,
     moderation,
     outlets,
+    scenarios,
     voice,
 )
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for _module in (meta, outlets, circles, auth, merchant, moderation, voice, dashboard, board, admin):
+_MODULES = (meta, outlets, circles, auth, merchant, moderation, voice, dashboard, scenarios, board,
+            admin)  # fmt: skip
+for _module in _MODULES:
     api_router.include_router(_module.router)
