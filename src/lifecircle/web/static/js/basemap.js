@@ -146,6 +146,24 @@
     });
   };
 
+  /* A draggable pin at [lat, lon] on `map`: `marker` moved there, or a new one when it is null.
+   * onMove(lat, lon, false) runs after the pin is dragged.  Returns the marker. */
+  LC.placeMarker = function (map, marker, lat, lon, title, onMove) {
+    if (marker) { marker.setLatLng([lat, lon]); return marker; }
+    var pin = L.marker([lat, lon], {
+      draggable: true,
+      keyboard: true,
+      title: title,
+      alt: title,
+      icon: L.divIcon({ className: "lc-pick", html: "<span></span>", iconSize: [28, 28], iconAnchor: [14, 28] })
+    }).addTo(map);
+    pin.on("dragend", function () {
+      var ll = pin.getLatLng();
+      onMove(ll.lat, ll.lng, false);
+    });
+    return pin;
+  };
+
   /* GeoJSON [lon, lat] pairs → Leaflet [lat, lon]. */
   LC.latLngs = function (geometry) {
     if (!geometry) return [];

@@ -35,19 +35,7 @@
     $("o-lat").value = lat.toFixed(6);
     $("o-lon").value = lon.toFixed(6);
     if (!state.map) return;
-    if (!state.marker) {
-      state.marker = L.marker([lat, lon], {
-        draggable: true,
-        keyboard: true,
-        title: LC.t("mer.marker"),
-        alt: LC.t("mer.marker"),
-        icon: L.divIcon({ className: "lc-pick", html: "<span></span>", iconSize: [28, 28], iconAnchor: [14, 28] })
-      }).addTo(state.map);
-      state.marker.on("dragend", function () {
-        var ll = state.marker.getLatLng();
-        setPoint(ll.lat, ll.lng, false);
-      });
-    } else state.marker.setLatLng([lat, lon]);
+    state.marker = LC.placeMarker(state.map, state.marker, lat, lon, LC.t("mer.marker"), setPoint);
     if (pan) state.map.panTo([lat, lon]);
   }
 

@@ -1,5 +1,6 @@
 /* Planner dashboard (规划看板): city KPIs, circles coloured by grade, blind spots per 业态,
- * satisfaction, needs (需求清单), the moderation queue, report downloads and scenarios. */
+ * satisfaction, needs (需求清单), the moderation queue, report downloads and scenarios (规划方案:
+ * an outlet of one 业态 at a point picked on the map, grades and KPIs before/after). */
 (function () {
   "use strict";
   var LC = window.LC;
@@ -8,6 +9,7 @@
   var GRADE_COLORS = { "品质型": "#2e7d32", "提升型": "#1e88e5", "基础型": "#f9a825", "未达标": "#c62828" };
   var GRADE_KEYS = { "品质型": "grade.quality", "提升型": "grade.enhanced", "基础型": "grade.basic", "未达标": "grade.none" };
   var state = { map: null, layers: {}, grades: {}, circles: null, started: false, data: {} };
+  var scen = { picking: false, marker: null, detail: null };
 
   function rows(data, key) {
     if (Array.isArray(data)) return data;
@@ -137,7 +139,10 @@
         var id = p.circle_id || f.id;
         var grade = p.grade || gradeOf(id) || "";
         lyr.bindTooltip((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade));
-        lyr.on("click", function () { window.location.assign("/survey/" + encodeURIComponent(id)); });
+        lyr.on("click", function () {
+          if (scen.picking) return;  /* the map's own click handler places the point */
+          window.location.assign("/survey/" + encodeURIComponent(id));
+        });
       }
     }).addTo(layer);
     if (!state.fitted && geo.getBounds().isValid()) {
@@ -365,27 +370,184 @@
     });
   }
 
+  /* ---------- scenarios (规划方案): an outlet of one 业态 at a point, before/after ---------- */
+  function scenKpiLabel(kpi, kpiZh) {
+    var prefix = "households_covered:";
+    if (String(kpi).indexOf(prefix) === 0) {
+      if (LC.lang !== "en" && kpiZh) return kpiZh;  /* names the walking band, e.g. 步行10分钟 */
+      return LC.t("pl.scen_covered", { cat: LC.catName(kpi.slice(prefix.length)) });
+    }
+    return kpiLabel({ key: kpi, zh: kpiZh });
+  }
+
+  function gradeText(g) { return GRADE_KEYS[g] ? LC.t(GRADE_KEYS[g]) : (g || "—"); }
+
   function renderScenarios(data) {
     var list = rows(data, "scenarios");
-    var card = $("scenarios-card");
-    card.hidden = false;
     var table = $("scen-table");
     table.innerHTML = "";
     if (!list.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.no_scenarios") })); return; }
     table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
       LC.el("th", { scope: "col", text: LC.t("pl.col_scenario") }),
       LC.el("th", { scope: "col", text: LC.t("pl.col_before") }),
-      LC.el("th", { scope: "col", text: LC.t("pl.col_after") })
+      LC.el("th", { scope: "col", text: LC.t("pl.col_after") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_circles_basic") }),
+      LC.el("th", { scope: "col", class: "sr-only", text: LC.t("pl.scen_delete") })
     ])]));
     var body = LC.el("tbody");
     list.forEach(function (s) {
-      body.appendChild(LC.el("tr", null, [
-        LC.el("th", { scope: "row", text: s.name || s.title || String(s.id) }),
+      var name = s.name || s.title || String(s.id);
+      var head = [LC.el("button", {
+        type: "button", class: "linklike", text: name, "aria-label": LC.t("pl.scen_show", { name: name }),
+        onclick: function () { openScenario(s.id); }
+      })];
+      if (s.stale) head.push(" ", LC.el("span", { class: "badge badge-pending", title: LC.t("pl.scen_stale_title"), text: LC.t("pl.scen_stale") }));
+      if (s.kpi) head.push(LC.el("div", { class: "small", text: scenKpiLabel(s.kpi, s.kpi_zh) }));
+      var basic = s.circles_basic_before !== undefined ? s.circles_basic_before + " → " + s.circles_basic_after : "";
+      body.appendChild(LC.el("tr", { "data-scenario": name }, [
+        LC.el("th", { scope: "row" }, head),
         LC.el("td", { class: "num", text: fmtValue(s.before !== undefined ? s.before : s.coverage_before, s.unit) }),
-        LC.el("td", { class: "num", text: fmtValue(s.after !== undefined ? s.after : s.coverage_after, s.unit) })
+        LC.el("td", { class: "num", text: fmtValue(s.after !== undefined ? s.after : s.coverage_after, s.unit) }),
+        LC.el("td", { class: "num", text: basic }),
+        LC.el("td", null, [s.id === undefined ? "" : LC.el("button", {
+          type: "button", class: "btn btn-small btn-danger", text: LC.t("pl.scen_delete"),
+          "aria-label": LC.t("pl.scen_delete") + " " + name,
+          onclick: function () { deleteScenario(s.id, name); }
+        })])
       ]));
     });
     table.appendChild(body);
+  }
+
+  function renderScenarioDetail(d) {
+    var box = $("scen-detail");
+    box.innerHTML = "";
+    scen.detail = d;
+    if (!d) { box.hidden = true; return; }
+    box.hidden = false;
+    box.appendChild(LC.el("h3", { text: d.name }));
+    box.appendChild(LC.el("p", { class: "fine", text: scenKpiLabel(d.kpi, d.kpi_zh) + ": " +
+      fmtValue(d.before, d.unit) + " → " + fmtValue(d.after, d.unit) }));
+    var moved = (d.circles || []).filter(function (c) { return c.grade_changed || c.coverage_changes; });
+    if (!moved.length) {
+      box.appendChild(LC.el("p", { class: "fine", text: LC.t("pl.scen_no_change") }));
+    } else {
+      var table = LC.el("table", { class: "table" }, [
+        LC.el("caption", { text: LC.t("pl.scen_circles") }),
+        LC.el("thead", null, [LC.el("tr", null, [
+          LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
+          LC.el("th", { scope: "col", text: LC.t("pl.col_grade") }),
+          LC.el("th", { scope: "col", text: LC.t("pl.scen_col_coverage") })
+        ])])
+      ]);
+      var body = LC.el("tbody");
+      moved.forEach(function (c) {
+        body.appendChild(LC.el("tr", { class: c.grade_changed ? "changed" : "" }, [
+          LC.el("th", { scope: "row", text: c.name || c.circle_id }),
+          LC.el("td", { class: "nowrap", text: gradeText(c.grade_before) + " → " + gradeText(c.grade_after) }),
+          LC.el("td", { class: "small", text: c.coverage_changes || "" })
+        ]));
+      });
+      table.appendChild(body);
+      box.appendChild(LC.el("div", { class: "table-wrap" }, [table]));
+    }
+    var kpis = (d.kpis || []).filter(function (k) { return String(k.kpi).indexOf("communities_covered:") !== 0; });
+    if (kpis.length) {
+      var kt = LC.el("table", { class: "table" }, [
+        LC.el("caption", { text: LC.t("pl.scen_kpis") }),
+        LC.el("thead", null, [LC.el("tr", null, [
+          LC.el("th", { scope: "col", text: LC.t("pl.col_indicator") }),
+          LC.el("th", { scope: "col", text: LC.t("pl.col_before") }),
+          LC.el("th", { scope: "col", text: LC.t("pl.col_after") })
+        ])])
+      ]);
+      var kb = LC.el("tbody");
+      kpis.forEach(function (k) {
+        kb.appendChild(LC.el("tr", null, [
+          LC.el("th", { scope: "row", text: scenKpiLabel(k.kpi, k.kpi_zh) }),
+          LC.el("td", { class: "num", text: fmtValue(k.before, k.unit) }),
+          LC.el("td", { class: "num", text: fmtValue(k.after, k.unit) })
+        ]));
+      });
+      kt.appendChild(kb);
+      box.appendChild(LC.el("div", { class: "table-wrap" }, [kt]));
+    }
+  }
+
+  function loadScenarios() {
+    return LC.get("/api/scenarios").then(function (r) {
+      if (r.ok) { state.data.scen = r.data; renderScenarios(r.data); }
+      else LC.status($("scen-status"), r.message, "error");
+    });
+  }
+
+  function openScenario(id) {
+    return LC.get("/api/scenarios/" + encodeURIComponent(id)).then(function (r) {
+      if (!r.ok) { LC.status($("scen-status"), r.message, "error"); return; }
+      renderScenarioDetail(r.data);
+      $("scen-detail").scrollIntoView({ block: "nearest" });
+    });
+  }
+
+  function deleteScenario(id, name) {
+    if (!window.confirm(LC.t("pl.scen_delete_confirm", { name: name }))) return;
+    LC.api("DELETE", "/api/scenarios/" + encodeURIComponent(id)).then(function (r) {
+      if (!r.ok) { LC.status($("scen-status"), r.message, "error"); return; }
+      LC.toast(LC.t("pl.scen_deleted", { name: name }), "ok");
+      if (scen.detail && scen.detail.id === id) renderScenarioDetail(null);
+      loadScenarios();
+    });
+  }
+
+  function setPicking(on) {
+    scen.picking = !!on;
+    $("scen-pick").setAttribute("aria-pressed", scen.picking ? "true" : "false");
+    if (state.map) state.map.getContainer().classList.toggle("picking", scen.picking);
+    if (scen.picking) {
+      LC.status($("scen-status"), LC.t("pl.scen_picking"), "info");
+      $("dash-map").scrollIntoView({ block: "center" });
+    }
+  }
+
+  function setScenPoint(lat, lon, pan) {
+    $("scen-lat").value = lat.toFixed(6);
+    $("scen-lon").value = lon.toFixed(6);
+    if (!state.map) return;
+    scen.marker = LC.placeMarker(state.map, scen.marker, lat, lon, LC.t("pl.scen_marker"), setScenPoint);
+    if (pan) state.map.panTo([lat, lon]);
+  }
+
+  function scenPointFromInputs() {
+    var lat = parseFloat($("scen-lat").value);
+    var lon = parseFloat($("scen-lon").value);
+    if (isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) setScenPoint(lat, lon, true);
+  }
+
+  function submitScenario(ev) {
+    ev.preventDefault();
+    var status = $("scen-status");
+    var name = $("scen-name").value.trim();
+    var category = $("scen-category").value;
+    var lon = parseFloat($("scen-lon").value);
+    var lat = parseFloat($("scen-lat").value);
+    if (!name || !category || !isFinite(lon) || !isFinite(lat)) {
+      LC.status(status, LC.t("pl.scen_missing"), "error");
+      (!name ? $("scen-name") : !category ? $("scen-category") : $("scen-pick")).focus();
+      return;
+    }
+    var button = $("scen-run");
+    button.disabled = true;
+    setPicking(false);
+    LC.status(status, LC.t("pl.scen_running"), "info");
+    var body = { name: name, changes: [{ op: "add_outlet", category: category, lon: lon, lat: lat }] };
+    LC.api("POST", "/api/scenarios", body).then(function (r) {
+      button.disabled = false;
+      if (!r.ok) { LC.status(status, r.message, "error"); return; }
+      LC.status(status, LC.t("pl.scen_saved", { name: name }), "ok");
+      $("scen-name").value = "";
+      renderScenarioDetail(r.data);
+      loadScenarios();
+    });
   }
 
   /* ---------- loading ---------- */
@@ -426,9 +588,7 @@
       state.data.reports = r.ok ? r.data : null;
       renderReports(r.ok ? r.data : []);
     }));
-    jobs.push(LC.get("/api/scenarios").then(function (r) {
-      if (r.ok) { state.data.scen = r.data; renderScenarios(r.data); }
-    }));
+    jobs.push(loadScenarios());
     return Promise.all(jobs);
   }
 
@@ -440,7 +600,11 @@
     if (state.data.needs) renderNeeds(state.data.needs);
     if (state.data.reports) renderReports(state.data.reports);
     if (state.data.scen) renderScenarios(state.data.scen);
-    if (LC.categories.length) LC.fillCategorySelect($("blind-category"), "pl.choose_category");
+    if (scen.detail) renderScenarioDetail(scen.detail);
+    if (LC.categories.length) {
+      LC.fillCategorySelect($("blind-category"), "pl.choose_category");
+      LC.fillCategorySelect($("scen-category"), "pl.scen_choose_category");
+    }
     if (!$("dash").hidden) loadModeration();
   }
 
@@ -468,9 +632,17 @@
     renderGradeLegend();
     LC.loadCategories().then(function () {
       LC.fillCategorySelect($("blind-category"), "pl.choose_category");
+      LC.fillCategorySelect($("scen-category"), "pl.scen_choose_category");
       return LC.createMap("dash-map", { zoom: 14 });
     }).then(function (made) {
       state.map = made.map;
+      LC.map = made.map;  /* handle for the browser tests and the console */
+      made.map.on("click", function (ev) {
+        if (!scen.picking) return;
+        setScenPoint(ev.latlng.lat, ev.latlng.lng, false);
+        setPicking(false);
+        LC.status($("scen-status"), "", "info");
+      });
       state.layers.circles = L.layerGroup().addTo(made.map);
       state.layers.blind = L.layerGroup().addTo(made.map);
       return loadAll();
@@ -478,6 +650,10 @@
   }
 
   $("blind-category").addEventListener("change", loadBlindSpots);
+  $("scen-form").addEventListener("submit", submitScenario);
+  $("scen-pick").addEventListener("click", function () { setPicking(!scen.picking); });
+  $("scen-lon").addEventListener("change", scenPointFromInputs);
+  $("scen-lat").addEventListener("change", scenPointFromInputs);
   LC.onLang(function () { if (state.started) rerender(); if (LC.user) LC.showUserbar(LC.user, showLogin); });
   LC.bindLogin(start);
   LC.me().then(start);
