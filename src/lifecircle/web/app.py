@@ -12,6 +12,8 @@ Run it with ``lifecircle serve`` or with uvicorn's factory mode, settings from t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -30,7 +32,7 @@ from lifecircle.store.db import setup_lock
 from lifecircle.store.models import User
 from lifecircle.web.city import CityRegistry, load_city
 from lifecircle.web.config import Settings
-from lifecircle.web.deps import SYNC_INTERVAL_S, AppState, sync_city
+from lifecircle.web.deps import AppState, sync_city, sync_loop
 from lifecircle.web.errors import ERROR_RESPONSES, install_error_handlers
 from lifecircle.web.fastpath import NearestFastPath
 from lifecircle.web.security import CookieSigner, hash_password
@@ -151,7 +153,11 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(start_up, state)
+        syncing = asyncio.create_task(sync_loop(state))
         yield
+        syncing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await syncing
         engine.dispose()
 
     app = FastAPI(
@@ -167,7 +173,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     # outermost: plain /api/nearest requests are answered before the framework's machinery
-    app.add_middleware(NearestFastPath, state=state, sync_interval_s=SYNC_INTERVAL_S)
+    app.add_middleware(NearestFastPath, state=state)
 
     from lifecircle.web.routes import api_router
 

@@ -9,6 +9,7 @@ rate limit of anonymous writes) and ``AppStateDep``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -57,7 +58,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Seconds between two checks of the database for outlet changes made by other processes.
+#: Seconds between two checks of the database for outlet changes made by other processes
+#: (by a background task of each process: requests never wait for it).
 SYNC_INTERVAL_S = 1.0
 
 
@@ -97,6 +99,8 @@ def sync_city(state: AppState, city: City, *, force: bool = False) -> None:
     if not force and time.monotonic() - city.last_sync < SYNC_INTERVAL_S:
         return
     with state.sync_lock:
+        if not force and time.monotonic() - city.last_sync < SYNC_INTERVAL_S:
+            return  # another thread synced it while this one waited
         with state.sessions() as db:
             latest = db.execute(
                 select(func.max(OutletChange.id)).where(OutletChange.city == city.key)
@@ -136,6 +140,18 @@ def merchant_outlet_data(row: MerchantOutlet) -> MerchantOutletData:
     )
 
 
+async def sync_loop(state: AppState) -> None:
+    """Apply other processes' outlet changes every :data:`SYNC_INTERVAL_S` (runs for the life
+    of the app; a failed check is logged and tried again at the next tick)."""
+    while True:
+        await asyncio.sleep(SYNC_INTERVAL_S)
+        for city in state.cities or ():
+            try:
+                await run_in_threadpool(sync_city, state, city)
+            except Exception:  # the next tick tries again; requests go on with what is loaded
+                log.exception("syncing outlet changes of %s failed", city.key)
+
+
 async def get_city(
     state: AppStateDep,
     city: Annotated[
@@ -146,13 +162,11 @@ async def get_city(
         ),
     ] = None,
 ) -> City:
-    """The city of the request, with outlet changes of other processes applied."""
+    """The city of the request (other processes' outlet changes are applied by
+    :func:`sync_loop`)."""
     if state.cities is None:
         raise ServiceUnavailable("the city analysis is still loading; try again in a moment")
-    chosen = state.cities.get(city)
-    if time.monotonic() - chosen.last_sync >= SYNC_INTERVAL_S:
-        await run_in_threadpool(sync_city, state, chosen)
-    return chosen
+    return state.cities.get(city)
 
 
 CurrentCity = Annotated[City, Depends(get_city)]

@@ -13,7 +13,6 @@ answers are the same.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,15 +41,11 @@ class NearestFastPath:
         The application to pass every other request to.
     state
         The application state (:class:`lifecircle.web.deps.AppState`); its default city is used.
-    sync_interval_s
-        A city whose last outlet sync is older than this is left to the regular route (which
-        syncs it first).
     """
 
-    def __init__(self, app: ASGIApp, state: Any, sync_interval_s: float) -> None:
+    def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state
-        self.sync_interval_s = sync_interval_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == _PATH and scope["method"] == "GET":
@@ -89,8 +84,6 @@ class NearestFastPath:
         ):
             return None
         city = cities.get(None)
-        if time.monotonic() - city.last_sync >= self.sync_interval_s:
-            return None
         categories = None
         if "category" in params:
             categories = params["category"].split(",")
