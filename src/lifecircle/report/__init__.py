@@ -9,6 +9,6 @@ Chinese renders with a CJK font that ships with the package (Droid Sans Fallback
 ['circles/A.html', 'circles/A.pdf', 'report.html']
 """
 
-from lifecircle.report.writer import BLIND_SPOT_CATEGORIES, FORMATS, write_reports
+from lifecircle.report.writer import BLIND_SPOT_CATEGORIES, FORMATS, PLAN_SHEETS, write_reports
 
-__all__ = ["BLIND_SPOT_CATEGORIES", "FORMATS", "write_reports"]
+__all__ = ["BLIND_SPOT_CATEGORIES", "FORMATS", "PLAN_SHEETS", "write_reports"]

@@ -32,6 +32,7 @@ __all__ = [
     "map_blind_spots",
     "map_grades",
     "map_outlets",
+    "map_project_sites",
 ]
 
 #: Fill colour of each grade (lowest red to highest dark green).
@@ -44,6 +45,8 @@ GRADE_COLOURS = {
 #: Colour of each outlet class.
 CLASS_COLOURS = {"basic": "#2171b5", "quality": "#e6550d"}
 _NETWORK_GREY = "#9e9e9e"
+#: Colour of the proposed sites on a circle map.
+SITE_COLOUR = "#d62728"
 #: Circles are labelled with their id on the grade map up to this many.
 _MAX_LABELS = 120
 _DPI = 150
@@ -434,6 +437,94 @@ def map_blind_spots(
         return _save(fig, path, dpi)
 
 
+def _site_classes(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One row per proposed site: ``site_id``, ``n`` (业态 added there) and ``basic`` (whether
+    one of them is basic), with the site's geometry."""
+    from lifecircle.taxonomy import load_catalogue
+
+    klass = {c.code: c.klass for c in load_catalogue().categories}
+    frame = pd.DataFrame(
+        {
+            "site_id": sites["site_id"].astype(str).to_numpy(),
+            "basic": sites["category"].astype(str).map(klass).eq("basic").to_numpy(),
+            "category": sites["category"].astype(str).to_numpy(),
+            "geometry": sites.geometry.to_numpy(),
+        }
+    )
+    return frame.groupby("site_id", sort=False).agg(
+        n=("category", "nunique"), basic=("basic", "any"), geometry=("geometry", "first")
+    )
+
+
+def _site_sizes(n: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    return np.clip(40.0 + 20.0 * (n - 1), 40.0, 220.0) * scale
+
+
+def map_project_sites(
+    base: Basemap,
+    circles: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    lang: str,
+    path: Path,
+    *,
+    dpi: int = _DPI,
+) -> Path:
+    """Map of the city plan: the circles' areas and the proposed sites (stars sized by the
+    业态 added there; blue when one of them is basic, orange when all are quality)."""
+    import geopandas as gpd
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    bbox = _padded(base.network.bounds())
+    per_site = _site_classes(sites)
+    points = gpd.GeoDataFrame(per_site, geometry="geometry", crs=sites.crs)
+    x, y = _projected_xy(points, base.network.crs)
+    basic = per_site["basic"].to_numpy(dtype=bool)
+    sizes = _site_sizes(per_site["n"].to_numpy(dtype=np.float64))
+    with mpl_context():
+        fig = _figure(7.0, 7.0 * _aspect(bbox), None)
+        ax = fig.add_axes((0.005, 0.005, 0.99, 0.99))
+        base.draw(ax, colour="#c8c8c8", width=0.3)
+        if len(circles) and circles.geometry is not None:
+            proj = circles.to_crs(base.network.crs) if circles.crs is not None else circles
+            geoms = np.asarray(proj.geometry.values)
+            ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+            ok &= np.isin(shapely.get_type_id(geoms), (3, 6))  # polygons only
+            for geom in geoms[ok]:
+                _fill(ax, geom, "#fff3b0", alpha=0.45, edge="#b8860b")
+        handles: list[Any] = [
+            Line2D([], [], color=_NETWORK_GREY, lw=1, label=text("legend_network", lang)),
+            Patch(facecolor="#fff3b0", edgecolor="#b8860b", label=text("legend_circle", lang)),
+        ]
+        for klass, sel in (("basic", basic), ("quality", ~basic)):
+            ax.scatter(
+                x[sel],
+                y[sel],
+                s=sizes[sel],
+                marker="*",
+                c=CLASS_COLOURS[klass],
+                edgecolors="black",
+                linewidths=0.4,
+                zorder=5,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="*",
+                    ls="",
+                    color=CLASS_COLOURS[klass],
+                    markeredgecolor="black",
+                    markeredgewidth=0.4,
+                    markersize=9,
+                    label=f"{text('legend_sites_' + klass, lang)} ({int(sel.sum()):,})",
+                )
+            )
+        ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+        _decorate(ax, lang, bbox)
+        return _save(fig, path, dpi)
+
+
 class CircleMapper:
     """Draws circle maps on one reused figure (artists updated per circle, not rebuilt).
 
@@ -447,10 +538,18 @@ class CircleMapper:
         Report language.
     dpi
         Resolution of the PNGs.
+    with_sites
+        The maps show proposed sites (the ``sites`` of :meth:`draw`), with a legend entry.
     """
 
     def __init__(
-        self, base: Basemap, outlets: gpd.GeoDataFrame, lang: str, *, dpi: int = 110
+        self,
+        base: Basemap,
+        outlets: gpd.GeoDataFrame,
+        lang: str,
+        *,
+        dpi: int = 110,
+        with_sites: bool = False,
     ) -> None:
         from matplotlib.collections import LineCollection
         from matplotlib.lines import Line2D
@@ -490,6 +589,16 @@ class CircleMapper:
                 edgecolors="white",
                 linewidths=0.5,
                 zorder=4,
+            )
+            self._sites = ax.scatter(
+                empty[:, 0],
+                empty[:, 1],
+                s=90,
+                marker="*",
+                c=SITE_COLOUR,
+                edgecolors="black",
+                linewidths=0.4,
+                zorder=6,
             )
             (self._bar,) = ax.plot(
                 [], [], color="black", linewidth=2.5, solid_capstyle="butt", zorder=5
@@ -535,10 +644,31 @@ class CircleMapper:
                     label=text("legend_residences", lang),
                 ),
             ]
+            if with_sites:
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        marker="*",
+                        ls="",
+                        color=SITE_COLOUR,
+                        markeredgecolor="black",
+                        markeredgewidth=0.4,
+                        markersize=8,
+                        label=text("legend_sites", lang),
+                    )
+                )
             ax.legend(handles=handles, loc="upper left", fontsize=6.5, framealpha=0.9)
 
-    def draw(self, area: Any, residences: gpd.GeoDataFrame, path: Path) -> Path:
-        """Map of one circle: its area (network CRS), residences by households, nearby outlets."""
+    def draw(
+        self,
+        area: Any,
+        residences: gpd.GeoDataFrame,
+        path: Path,
+        sites: gpd.GeoDataFrame | None = None,
+    ) -> Path:
+        """Map of one circle: its area (network CRS), residences by households, nearby outlets
+        and the proposed ``sites`` (stars sized by the 业态 added there; any CRS)."""
         from matplotlib.patches import Polygon as MplPolygon
 
         base = self.base
@@ -552,6 +682,20 @@ class CircleMapper:
         finite = np.isfinite(rx) & np.isfinite(ry)
         if finite.any():
             parts.append((rx[finite].min(), ry[finite].min(), rx[finite].max(), ry[finite].max()))
+        site_xy, site_n = np.empty((0, 2)), np.empty(0)
+        if sites is not None and len(sites):
+            import geopandas as gpd
+
+            per_site = _site_classes(sites)
+            sx, sy = _projected_xy(
+                gpd.GeoDataFrame(per_site, geometry="geometry", crs=sites.crs),
+                base.network.crs,
+            )
+            ok = np.isfinite(sx) & np.isfinite(sy)
+            site_xy = np.column_stack([sx, sy])[ok]
+            site_n = per_site["n"].to_numpy(dtype=np.float64)[ok]
+            if ok.any():
+                parts.append((sx[ok].min(), sy[ok].min(), sx[ok].max(), sy[ok].max()))
         if parts:
             arr = np.asarray(parts, dtype=np.float64)
             bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
@@ -592,6 +736,8 @@ class CircleMapper:
             )
             self._res.set_offsets(np.column_stack([rx, ry])[finite])
             self._res.set_sizes(_sizes(hh, 2.0)[finite])
+            self._sites.set_offsets(site_xy)
+            self._sites.set_sizes(_site_sizes(site_n, 0.8))
             ax.set_xlim(x0, x1)
             ax.set_ylim(y0, y1)
             width = x1 - x0

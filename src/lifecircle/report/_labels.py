@@ -152,6 +152,72 @@ _TEXT: dict[str, tuple[str, str]] = {
         "access 工作表共 {n} 行，仅写入前 {cap} 行。",
         "The access sheet has {n} rows; only the first {cap} were written.",
     ),
+    # the 1+N project list
+    "plan_city": ("城市项目清单（1）", "City plan (1): projects per business type"),
+    "plan_city_text": (
+        "共 {n_projects} 个项目（生活圈 × 缺少的业态），涉及 {n_circles} 个生活圈、{n_categories} 个业态；"
+        "建议新增点位 {n_sites} 处（多个项目共用的点位只计一次），其中 {n_reach} 个项目可使生活圈"
+        "达到户数覆盖目标 {target}。",
+        "{n_projects} projects (circle × missing business type) in {n_circles} circles and "
+        "{n_categories} business types; {n_sites} sites proposed (a site shared by several "
+        "projects counted once); {n_reach} projects bring their circle to the household "
+        "coverage target of {target}.",
+    ),
+    "plan_city_table": ("各业态补缺计划（全市汇总）", "Plan per business type (city roll-up)"),
+    "plan_circles_table": ("各生活圈项目", "Projects per circle"),
+    "top_projects": (
+        "主要项目（新增覆盖户数前 {n} 位）",
+        "Top projects (first {n} by households gained)",
+    ),
+    "plan_circle": ("本生活圈项目清单（N）", "Circle plan (N): projects"),
+    "plan_circle_text": (
+        "缺少 {n} 个业态，按新增覆盖户数排序；{n_reach} 个项目可达到户数覆盖目标 {target}。",
+        "{n} business types missing, ranked by households gained; {n_reach} projects reach the "
+        "household coverage target of {target}.",
+    ),
+    "plan_circle_none": ("本生活圈不缺业态，无需新增项目。", "No business type is missing here."),
+    "plan_none": (
+        "各生活圈均不缺业态（户数覆盖率均达到目标），无需新增项目。",
+        "No circle lacks a business type (every coverage meets the target): no projects.",
+    ),
+    "plan_sites": ("建议点位", "Proposed sites"),
+    "map_plan": (
+        "建议点位分布（星形大小表示该点位补充的业态数）",
+        "Proposed sites (star size = business types added there)",
+    ),
+    "legend_sites": ("建议点位", "Proposed site"),
+    "legend_sites_basic": ("建议点位：含基本保障类业态", "Proposed site adding a basic type"),
+    "legend_sites_quality": ("建议点位：仅品质提升类业态", "Proposed site, quality types only"),
+    "note_no_candidate": ("步行范围内没有候选点位", "no candidate site within the walking band"),
+    "note_out_of_reach": (
+        "候选点位无法使本圈达到目标，列出覆盖最多的点位",
+        "the candidates cannot reach the target; the sites covering most are listed",
+    ),
+    "note_too_many": (
+        "达到目标需 {n} 个点位，列出覆盖最多的 {shown} 个",
+        "{n} sites needed for the target; the best {shown} are listed",
+    ),
+    "howto_plan": (
+        "项目清单：对每个生活圈缺少的业态（户数覆盖率低于目标），在候选点位（给定的闲置用房、临街铺面，"
+        "或沿步行道路自动生成的点）中选出使该圈达到覆盖目标的最少点位（LSCP）；点位过多或无法达到时，"
+        "列出覆盖户数最多的点位（MCLP）。新增覆盖户数为该圈内新进入该业态步行范围的户数"
+        "（户数未知的小区按已知小区户数的中位数估计）；全市计划按业态汇总，多个生活圈共用的点位只计一次。",
+        "Project list: for each business type a circle lacks (household coverage below the "
+        "target), the fewest candidate sites (given vacant premises or shopfronts, or points "
+        "generated along the walkable streets) that bring the circle to the target (LSCP); "
+        "when that takes too many sites or is out of reach, the sites covering the most "
+        "households (MCLP). Households gained are the circle's households newly within the "
+        "type's walking band (a residence with an unknown count weighs the median of the known "
+        "counts); the city plan rolls the projects up per business type, counting a site "
+        "shared by several circles once.",
+    ),
+    "plan_sheets": (
+        "工作表 项目清单、建议点位、全市计划：1+N 项目清单（每个生活圈 × 缺少的业态一行；每个建议点位一行；"
+        "每个业态一行的全市汇总），同 projects.csv、project_sites.csv、city_plan.csv。",
+        "Sheets 项目清单 (projects), 建议点位 (proposed sites), 全市计划 (city plan): the 1+N "
+        "project list (one row per circle × missing business type; per proposed site; per "
+        "business type for the city), as projects.csv, project_sites.csv, city_plan.csv.",
+    ),
     "sheet_note": ("说明", "Note"),
     "access_sheet": (
         "access 工作表：每个小区到各业态最近网点的步行时间（分钟）；空白表示在最大步行范围内没有该业态。"
@@ -251,6 +317,34 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "weighting": ("覆盖率权重", "Coverage weighting"),
     "grade_label": ("等级（显示）", "Grade (label)"),
     "item": ("项目", "Item"),
+    # the 1+N project list (lifecircle.plan.projects)
+    "project_id": ("项目编号", "Project id"),
+    "circle_name": ("生活圈名称", "Circle name"),
+    "rank": ("排序", "Rank"),
+    "households_lacking": ("缺少该业态的户数", "Households lacking it"),
+    "share_before": ("现状覆盖率", "Coverage now"),
+    "share_after": ("实施后覆盖率", "Coverage after"),
+    "coverage_change": ("户数覆盖率 现状→实施后", "Coverage now → after"),
+    "target_share": ("覆盖目标", "Coverage target"),
+    "reaches_target": ("达到目标", "Target met"),
+    "n_sites": ("建议点位数", "Sites"),
+    "households_gained": ("新增覆盖户数", "Households gained"),
+    "households_gained_city": ("全市新增覆盖户数", "Households gained (city)"),
+    "site_ids": ("建议点位编号", "Site ids"),
+    "site_names": ("建议点位名称", "Site names"),
+    "floor_area_m2": ("面积（m²）", "Floor area (m²)"),
+    "rent": ("租金", "Rent"),
+    "model": ("选址模型", "Model"),
+    "note": ("备注", "Note"),
+    "site_id": ("点位编号", "Site id"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "floor_area": ("面积（m²）", "Floor area (m²)"),
+    "capacity": ("可服务户数", "Capacity (households)"),
+    "categories_added": ("补充的业态", "Business types added"),
+    "circles_missing": ("缺少该业态的生活圈数", "Circles lacking it"),
+    "n_projects": ("项目数", "Projects"),
+    "n_reach": ("达到目标的项目数", "Projects reaching the target"),
 }
 
 

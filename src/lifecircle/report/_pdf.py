@@ -28,8 +28,9 @@ _BAD = "#c62828"
 class PdfBlock:
     """One piece of a PDF report.
 
-    ``kind`` is ``title`` / ``title2`` (smaller) / ``subtitle`` / ``heading`` / ``para`` / ``table`` / ``image`` /
-    ``box`` (a table in a shaded box) / ``bullets`` / ``side`` / ``pagebreak``; ``value`` is
+    ``kind`` is ``title`` / ``title2`` (smaller) / ``subtitle`` / ``heading`` / ``subheading`` /
+    ``para`` / ``table`` / ``image`` / ``box`` (a table in a shaded box) / ``bullets`` /
+    ``side`` / ``pagebreak``; ``value`` is
     text, a :class:`DisplayTable`, an image path (with ``height_share`` of the frame height at
     most), a list of strings, or for ``side`` a pair (list of ``para``/``table`` blocks, image
     path) set side by side.
@@ -48,22 +49,26 @@ def _styles() -> dict[str, Any]:
     from reportlab.lib.styles import ParagraphStyle
 
     base = ParagraphStyle("base", fontName=PDF_LATIN, fontSize=9, leading=12.5)
+    heading = ParagraphStyle(
+        "heading",
+        parent=base,
+        fontName=PDF_LATIN_BOLD,
+        fontSize=12.5,
+        leading=16,
+        spaceBefore=10,
+        spaceAfter=5,
+        textColor=colors.HexColor("#0b4f8a"),
+        keepWithNext=1,
+    )
     return {
         "title": ParagraphStyle("title", parent=base, fontSize=18, leading=24, spaceAfter=4),
         "title2": ParagraphStyle("title2", parent=base, fontSize=15, leading=19, spaceAfter=2),
         "subtitle": ParagraphStyle(
             "subtitle", parent=base, fontSize=10, textColor=colors.HexColor("#57606a"), spaceAfter=8
         ),
-        "heading": ParagraphStyle(
-            "heading",
-            parent=base,
-            fontName=PDF_LATIN_BOLD,
-            fontSize=12.5,
-            leading=16,
-            spaceBefore=10,
-            spaceAfter=5,
-            textColor=colors.HexColor("#0b4f8a"),
-            keepWithNext=1,
+        "heading": heading,
+        "subheading": ParagraphStyle(
+            "subheading", parent=heading, fontSize=10, leading=13, spaceBefore=6, spaceAfter=3
         ),
         "para": ParagraphStyle("para", parent=base, spaceAfter=5),
         "caption": ParagraphStyle(
@@ -264,7 +269,7 @@ def build_pdf(
 
     story: list[Any] = []
     for block in blocks:
-        if block.kind in ("title", "title2", "subtitle", "heading", "para"):
+        if block.kind in ("title", "title2", "subtitle", "heading", "subheading", "para"):
             story.append(Paragraph(pdf_markup(block.value), styles[block.kind]))
         elif block.kind == "table":
             story.append(_table(block.value, width, block.font_size))

@@ -21,6 +21,14 @@ from lifecircle.report import _figures as fig
 from lifecircle.report._fonts import CJK_FONT_FAMILY_CSS, CJK_FONT_FILE, CJK_LICENSE_FILE
 from lifecircle.report._labels import LANGS, column_label, grade_label, text
 from lifecircle.report._pdf import PdfBlock, build_pdf
+from lifecircle.report._plan import (
+    circle_plan_text,
+    city_plan_text,
+    plan_circles_table,
+    plan_city_table,
+    project_sites_table,
+    project_table,
+)
 from lifecircle.report._tables import (
     DisplayTable,
     category_labels,
@@ -41,12 +49,16 @@ from lifecircle.report._xlsx import access_matrix, write_workbook
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["BLIND_SPOT_CATEGORIES", "FORMATS", "write_reports"]
+    from lifecircle.plan.projects import ProjectPlan
+
+__all__ = ["BLIND_SPOT_CATEGORIES", "FORMATS", "PLAN_SHEETS", "write_reports"]
 
 log = logging.getLogger(__name__)
 
 #: Output formats.
 FORMATS: tuple[str, ...] = ("html", "pdf", "xlsx")
+#: Workbook sheets of the 1+N project list: ProjectPlan attribute → sheet name.
+PLAN_SHEETS: dict[str, str] = {"projects": "项目清单", "sites": "建议点位", "city": "全市计划"}
 #: 业态 of the blind-spot map by default: the core 一店一早、一菜一修.
 BLIND_SPOT_CATEGORIES: tuple[str, ...] = ("convenience_store", "breakfast", "wet_market", "repair")
 
@@ -240,11 +252,12 @@ def _summary(assessment: Assessment, lang: str) -> str:
     )
 
 
-def _howto(assessment: Assessment, lang: str) -> list[str]:
+def _howto(assessment: Assessment, lang: str, with_plan: bool = False) -> list[str]:
     return [
         text("howto_distance", lang, speed=_speed_text(assessment.snapshot, lang)),
         text("howto_bands", lang),
         text("howto_blind", lang),
+        *([text("howto_plan", lang)] if with_plan else []),
         text("howto_provisional", lang),
         text("howto_sources", lang),
     ]
@@ -297,6 +310,7 @@ def write_reports(
     coverage_target: float | None = None,
     access_row_cap: int = 200_000,
     dpi: int = _DPI,
+    projects: ProjectPlan | None = None,
 ) -> dict[str, Path]:
     """Write the city report (HTML, PDF, Excel) and one report per circle (HTML, PDF).
 
@@ -325,6 +339,12 @@ def write_reports(
         snapshot sheet says so when it cuts).
     dpi
         Resolution of the PNG maps and charts of the city report.
+    projects
+        The 1+N project list (:func:`lifecircle.plan.projects.project_list`): the city report
+        gets the city plan ("1": per 业态, per circle, a map of the proposed sites), each
+        circle's report its plan ("N": missing 业态 ranked by households gained, proposed
+        sites, on its map too), the workbook the sheets ``项目清单``, ``建议点位`` and
+        ``全市计划``.
 
     Returns
     -------
@@ -340,8 +360,9 @@ def write_reports(
     Notes
     -----
     The workbook has one sheet per table (``grades, evidence, kpis, blind_spots,
-    satisfaction, evaluation`` when present, ``circles`` without geometry, ``access``,
-    ``snapshot``).  Row 1 holds the column labels in the report language, row 2 the column
+    satisfaction, evaluation`` when present, ``circles`` without geometry, ``access``, with
+    ``projects`` ``项目清单, 建议点位, 全市计划`` (the plan's ``projects``, ``sites`` without
+    geometry and ``city``), ``snapshot``).  Row 1 holds the column labels in the report language, row 2 the column
     names; read a sheet back with ``pandas.read_excel(path, sheet_name=..., header=1)``.
     The access sheet is the access table as a matrix (one row per residence, the walking
     minutes to the nearest outlet of each 业态); the full long table is what
@@ -393,6 +414,17 @@ def write_reports(
         images = _city_images(
             assessment, base, img, lang, blind_spot_categories, coverage_target, dpi
         )
+        if projects is not None and len(projects.sites):
+            suffix = "" if lang == "zh" else f"_{lang}"
+            path = fig.map_project_sites(
+                base,
+                assessment.circles,
+                projects.sites,
+                lang,
+                img / f"map_project_sites{suffix}.png",
+                dpi=dpi,
+            )
+            images["plan"] = _image(path, f"img/{path.name}", text("map_plan", lang), dpi)
         log.info("city figures in %.1f s", time.perf_counter() - started)
 
     links = (
@@ -416,7 +448,16 @@ def write_reports(
     )
     snap_table = snapshot_table(snapshot, lang)
     summary = _summary(assessment, lang)
-    howto = _howto(assessment, lang)
+    howto = _howto(assessment, lang, projects is not None)
+    plan = None
+    if projects is not None:
+        plan = {
+            "text": city_plan_text(projects, lang),
+            "city": plan_city_table(projects.city, lang) if len(projects.city) else None,
+            "circles": plan_circles_table(projects, lang, links)
+            if len(projects.projects)
+            else None,
+        }
     header = f"{assessment.city} · {title} · {date}"
 
     if "html" in formats:
@@ -439,6 +480,7 @@ def write_reports(
             grades=grades,
             satisfaction=sat,
             evaluation=evaluation,
+            plan=plan,
             howto=howto,
         )
         (out / "report.html").write_text(html, encoding="utf-8")
@@ -483,6 +525,8 @@ def write_reports(
             blocks += [PdfBlock("heading", text("satisfaction", lang)), PdfBlock("table", sat)]
         if evaluation is not None:
             blocks += [PdfBlock("heading", text("evaluation", lang)), PdfBlock("table", evaluation)]
+        if plan is not None:
+            blocks += _plan_blocks(plan, images.get("plan"), lang)
         blocks += [PdfBlock("heading", text("howto", lang)), PdfBlock("bullets", howto)]
         build_pdf(
             out / "report.pdf",
@@ -508,6 +552,16 @@ def write_reports(
             tables["access"], labels["access"] = access_matrix(
                 assessment.access, assessment.residences, lang
             )
+        notes = [(text("sheet_note", lang), text("access_sheet", lang))]
+        if projects is not None:
+            tables.update(
+                {
+                    PLAN_SHEETS["projects"]: projects.projects,
+                    PLAN_SHEETS["sites"]: projects.sites,
+                    PLAN_SHEETS["city"]: projects.city,
+                }
+            )
+            notes.append((text("sheet_note", lang), text("plan_sheets", lang)))
         write_workbook(
             out / "report.xlsx",
             tables,
@@ -515,15 +569,35 @@ def write_reports(
             lang,
             access_row_cap=access_row_cap,
             extra_labels=labels,
-            notes=[(text("sheet_note", lang), text("access_sheet", lang))],
+            notes=notes,
         )
         written["report.xlsx"] = out / "report.xlsx"
     log.info("city report in %.1f s", time.perf_counter() - started)
 
     if per_circle and visual:
-        written.update(_circle_reports(assessment, base, out, lang, formats, date, version))
+        written.update(
+            _circle_reports(assessment, base, out, lang, formats, date, version, projects)
+        )
         log.info("city and circle reports in %.1f s", time.perf_counter() - started)
     return written
+
+
+def _plan_blocks(plan: dict[str, Any], image: _Image | None, lang: str) -> list[PdfBlock]:
+    """The city plan ("1") in the city PDF."""
+    blocks = [PdfBlock("heading", text("plan_city", lang)), PdfBlock("para", plan["text"])]
+    if plan["city"] is not None:
+        blocks += [
+            PdfBlock("subheading", text("plan_city_table", lang)),
+            PdfBlock("table", plan["city"], font_size=7),
+        ]
+    if plan["circles"] is not None:
+        blocks += [
+            PdfBlock("subheading", text("plan_circles_table", lang)),
+            PdfBlock("table", plan["circles"], font_size=7),
+        ]
+    if image is not None:
+        blocks.append(PdfBlock("image", image.path, image.caption, height_share=0.6))
+    return blocks
 
 
 class _TextProxy:
@@ -611,6 +685,7 @@ def _circle_reports(
     formats: Sequence[str],
     date: str,
     version: str,
+    projects: ProjectPlan | None = None,
 ) -> dict[str, Path]:
     circles_dir = out / "circles"
     img_dir = circles_dir / "img"
@@ -621,7 +696,19 @@ def _circle_reports(
     if len(circles) and circles.geometry is not None:
         proj = circles.to_crs(crs) if circles.crs is not None else circles
         areas = dict(zip(proj["circle_id"].astype(str), proj.geometry.values, strict=True))
-    mapper = fig.CircleMapper(base, assessment.outlets, lang)
+    mapper = fig.CircleMapper(base, assessment.outlets, lang, with_sites=projects is not None)
+    plans: dict[str, pd.DataFrame] = {}
+    sites_by: dict[str, gpd.GeoDataFrame] = {}
+    show: dict[str, bool] = {}
+    if projects is not None:
+        p = projects.projects
+        plans = {str(k): g for k, g in p.groupby(p["circle_id"].astype(str), sort=False)}
+        s = projects.sites
+        sites_by = {str(k): g for k, g in s.groupby(s["circle_id"].astype(str), sort=False)}
+        show = {
+            "floor_area": bool(pd.to_numeric(p["floor_area_m2"], errors="coerce").notna().any()),
+            "rent": bool(pd.to_numeric(p["rent"], errors="coerce").notna().any()),
+        }
     res_by = {
         str(k): g
         for k, g in assessment.residences.groupby(assessment.residences["circle_id"].astype(str))
@@ -631,7 +718,7 @@ def _circle_reports(
         for k, g in assessment.evidence.groupby(assessment.evidence["circle_id"].astype(str))
     }
     env = _jinja_env() if "html" in formats else None
-    howto = _howto(assessment, lang)
+    howto = _howto(assessment, lang, projects is not None)
     suffix = "" if lang == "zh" else f"_{lang}"
     written: dict[str, Path] = {}
     font_rel = "../fonts/" + CJK_FONT_FILE.name
@@ -643,7 +730,10 @@ def _circle_reports(
         evidence = ev_by.get(cid, assessment.evidence.iloc[:0])
         order = evidence["class"].map({"basic": 0, "quality": 1}).fillna(2)
         evidence = evidence.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
-        map_path = mapper.draw(areas.get(cid), residences, img_dir / f"{name}{suffix}.png")
+        circle_sites = sites_by.get(cid)
+        map_path = mapper.draw(
+            areas.get(cid), residences, img_dir / f"{name}{suffix}.png", circle_sites
+        )
         circle_map = _image(map_path, f"img/{map_path.name}", text("circle_map", lang), 110)
         display_name = (
             str(rec.get("name")) if isinstance(rec.get("name"), str) and rec.get("name") else cid
@@ -696,6 +786,16 @@ def _circle_reports(
             text("missing_for", lang, grade=grade_label(next_grade, lang)) if has_next else ""
         )
         ev_table = evidence_table(evidence, lang)
+        plan = None
+        if projects is not None:
+            mine = plans.get(cid, projects.projects.iloc[:0])
+            plan = {
+                "text": circle_plan_text(mine, lang),
+                "projects": project_table(mine, lang, **show) if len(mine) else None,
+                "sites": project_sites_table(circle_sites, lang)
+                if circle_sites is not None and len(circle_sites)
+                else None,
+            }
         if env is not None:
             html = env.get_template("circle.html.j2").render(
                 lang=lang,
@@ -712,6 +812,7 @@ def _circle_reports(
                 missing_label=missing_label,
                 map=circle_map,
                 evidence=ev_table,
+                plan=plan,
                 howto=howto,
             )
             path = circles_dir / f"{name}.html"
@@ -738,6 +839,18 @@ def _circle_reports(
                 PdfBlock("heading", text("evidence", lang)),
                 PdfBlock("table", ev_table, font_size=6.5),
             ]
+            if plan is not None:
+                blocks += [
+                    PdfBlock("heading", text("plan_circle", lang)),
+                    PdfBlock("para", plan["text"]),
+                ]
+                if plan["projects"] is not None:
+                    blocks.append(PdfBlock("table", plan["projects"], font_size=6.5))
+                if plan["sites"] is not None:
+                    blocks += [
+                        PdfBlock("subheading", text("plan_sites", lang)),
+                        PdfBlock("table", plan["sites"], font_size=6.5),
+                    ]
             path = circles_dir / f"{name}.pdf"
             build_pdf(
                 path, blocks, header=f"{assessment.city} · {title} · {date}", lang=lang, title=title
