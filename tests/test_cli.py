@@ -37,6 +37,11 @@ def test_help_is_bilingual():
     for command in ("run", "inspect", "access"):
         code, out = invoke(command, "--help")
         assert code == 0 and "/" in out
+    for command in ("run", "assess", "report"):
+        code, out = invoke(command, "--help")
+        flat = " ".join(out.split())  # as wrapped for the terminal's width
+        assert "--projects / --no-projects" in flat and "1+N 项目清单" in flat
+        assert "the 1+N project list" in flat
 
 
 def test_run_on_sample_city_writes_results(tmp_path: Path):
@@ -49,6 +54,17 @@ def test_run_on_sample_city_writes_results(tmp_path: Path):
         assert (tmp_path / name).stat().st_size > 0, name
     summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
     assert summary["residences"] == table["residence_id"].nunique() > 0
+    # the 1+N project list: CSV files, workbook sheets and report sections agree
+    for name, sheet in (
+        ("projects.csv", "项目清单"),
+        ("project_sites.csv", "建议点位"),
+        ("city_plan.csv", "全市计划"),
+    ):
+        csv = pd.read_csv(tmp_path / name)
+        assert len(csv) > 0, name
+        assert len(pd.read_excel(tmp_path / "report.xlsx", sheet_name=sheet, header=1)) == len(csv)
+    assert "城市项目清单（1）" in (tmp_path / "report.html").read_text("utf-8")
+    assert "项目清单 Project list" in out
     # unreachable is missing, never a sentinel
     reached = table["nearest_m"].dropna()
     assert (reached >= 0).all() and (reached <= 15 * 70 + 1e-6).all()
@@ -132,7 +148,28 @@ def test_assess_with_report_on_xian_within_a_minute(xian_dir, tmp_path: Path):
     assert mapping["circle_id"].notna().all()  # every community is graded through its circle
     for name in ("report.html", "report.pdf", "report.xlsx", "kpis.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
+    projects = pd.read_csv(tmp_path / "projects.csv")
+    assert set(projects["circle_id"].astype(str)) <= set(grades["circle_id"].astype(str))
+    assert "城市项目清单（1）" in (tmp_path / "report.html").read_text("utf-8")
     assert elapsed < 60
+
+
+def test_report_no_projects_skips_the_project_list(tmp_path: Path):
+    from lifecircle.datasets import get_path
+
+    pbf = str(get_path("helsinki"))
+    code, out = invoke(
+        "report", "--network", pbf, "--outlets", pbf, "--residences", pbf,
+        "--no-projects", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, out
+    assert (tmp_path / "report.html").stat().st_size > 0
+    for name in ("projects.csv", "project_sites.csv", "city_plan.csv"):
+        assert not (tmp_path / name).exists(), name
+    assert "项目清单" not in (tmp_path / "report.html").read_text("utf-8")
+    import openpyxl
+
+    assert "项目清单" not in openpyxl.load_workbook(tmp_path / "report.xlsx").sheetnames
 
 
 def test_plan_on_sample_city_writes_sites_and_summary(tmp_path: Path):

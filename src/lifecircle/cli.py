@@ -447,6 +447,19 @@ def _write_assessment(assessment: Any, out: Path) -> list[Path]:
     return files
 
 
+def _projects_option(f: Any) -> Any:
+    return click.option(
+        "--projects/--no-projects",
+        "with_projects",
+        default=True,
+        show_default=True,
+        help="1+N 项目清单：报告中列出各生活圈缺什么、在哪补及全市汇总，并写出 projects.csv "
+        "project_sites.csv city_plan.csv（--no-projects 跳过）/ the 1+N project list: the "
+        "reports show what each circle lacks, where to add it and the city roll-up, and the "
+        "three CSV files are written (--no-projects skips it).",
+    )(f)
+
+
 def _print_grades(assessment: Any) -> None:
     counts = assessment.grades["grade"].value_counts()
     parts = [f"{g} {int(counts.get(g, 0))}" for g in ("品质型", "提升型", "基础型", "未达标")]
@@ -470,6 +483,7 @@ def _print_grades(assessment: Any) -> None:
     show_default=True,
     help="同时写出报告 / also write the reports.",
 )
+@_projects_option
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -484,7 +498,7 @@ def _print_grades(assessment: Any) -> None:
     type=click.Path(file_okay=False),
     help="输出目录 / output folder.",
 )
-def assess(out_dir: str, with_report: bool, lang: str, **kw: Any) -> None:
+def assess(out_dir: str, with_report: bool, lang: str, with_projects: bool, **kw: Any) -> None:
     """生活圈评级：有没有、缺什么、KPI / Grade every life circle, with its evidence and KPIs.
 
     \b
@@ -494,24 +508,47 @@ def assess(out_dir: str, with_report: bool, lang: str, **kw: Any) -> None:
       OUT/kpis.csv         城市指标及目标 / city KPIs against targets
       OUT/blind_spots.csv  各业态盲区小区 / residences lacking a 业态 within its band
       OUT/circles.geojson, OUT/circle_mapping.csv  生活圈及可编辑的对应表 / circles, editable mapping
-      (--report) OUT/report.html, report.pdf, report.xlsx
+      (--report) OUT/report.html, report.pdf, report.xlsx, OUT/circles/*.html|.pdf
+      (--report) OUT/projects.csv, project_sites.csv, city_plan.csv  1+N 项目清单 / project list
+                 (--no-projects 不写 / skipped with --no-projects)
     """
     out = Path(out_dir)
     assessment = _run_assessment(kw)
     files = _write_assessment(assessment, out)
     if with_report:
-        files += _write_reports(assessment, out, lang)
+        files += _write_reports(assessment, out, lang, with_projects)
     _print_grades(assessment)
     click.echo(f"结果 Results in {out.resolve()}:")
     for f in files:
         click.echo(f"  {f}")
 
 
-def _write_reports(assessment: Any, out: Path, lang: str) -> list[Path]:
+def _write_reports(assessment: Any, out: Path, lang: str, with_projects: bool = True) -> list[Path]:
     from lifecircle.report import write_reports
 
-    written = write_reports(assessment, out, lang=lang)
-    return [Path(p) for p in written.values()]
+    files: list[Path] = []
+    projects = None
+    if with_projects:
+        projects = _project_plan(assessment)
+        files += projects.write(out)
+    written = write_reports(assessment, out, lang=lang, projects=projects)
+    return files + [Path(p) for p in written.values()]
+
+
+def _project_plan(assessment: Any) -> Any:
+    """The 1+N project list at the assessment's coverage target, on generated candidates."""
+    from lifecircle.plan.projects import project_list
+
+    t0 = time.perf_counter()
+    params = (assessment.snapshot or {}).get("parameters", {})
+    plan = project_list(assessment, target_share=params.get("coverage_share"))
+    log.info("project list in %.1f s", time.perf_counter() - t0)
+    p = plan.projects
+    click.echo(
+        f"项目清单 Project list: {len(p)} projects in {p['circle_id'].nunique()} circles, "
+        f"{plan.sites['site_id'].nunique()} sites proposed"
+    )
+    return plan
 
 
 @main.command(context_settings=CONTEXT)
@@ -531,6 +568,7 @@ def _write_reports(assessment: Any, out: Path, lang: str) -> list[Path]:
     show_default=True,
     help="报告语言 / report language.",
 )
+@_projects_option
 @click.option(
     "--out",
     "out_dir",
@@ -538,16 +576,20 @@ def _write_reports(assessment: Any, out: Path, lang: str) -> list[Path]:
     type=click.Path(file_okay=False),
     help="输出目录 / output folder.",
 )
-def report(out_dir: str, lang: str, **kw: Any) -> None:
+def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     """评估并写出报告 HTML/PDF/Excel / Assess and write the reports (HTML, PDF, Excel).
 
     \b
     写出 / writes OUT/report.html, OUT/report.pdf, OUT/report.xlsx, OUT/circles/*.html
-    and the tables of 'lifecircle assess'.
+    and the tables of 'lifecircle assess'; with the 1+N project list (城市项目清单 in the
+    city report, 本生活圈项目清单 on each circle's page, sheets 项目清单/建议点位/全市计划)
+    OUT/projects.csv, OUT/project_sites.csv, OUT/city_plan.csv (--no-projects: none).
     """
     out = Path(out_dir)
     assessment = _run_assessment(kw)
-    files = _write_assessment(assessment, out) + _write_reports(assessment, out, lang)
+    files = _write_assessment(assessment, out) + _write_reports(
+        assessment, out, lang, with_projects
+    )
     _print_grades(assessment)
     click.echo(f"报告 Reports in {out.resolve()}:")
     for f in files:
@@ -816,8 +858,11 @@ def batch(
     show_default=True,
     help="最后启动网页平台 / end by serving the web platform (Ctrl+C to stop).",
 )
+@_projects_option
 @click.option("--port", default=8000, show_default=True, type=int, help="网页端口 / web port.")
-def run(out_dir: str, walk_speed: str, lang: str, with_serve: bool, port: int) -> None:
+def run(
+    out_dir: str, walk_speed: str, lang: str, with_serve: bool, with_projects: bool, port: int
+) -> None:
     """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
 
     示例数据 © OpenStreetMap contributors (ODbL)。Sample data © OpenStreetMap contributors, ODbL.
@@ -863,7 +908,7 @@ def run(out_dir: str, walk_speed: str, lang: str, with_serve: bool, port: int) -
         click.echo(f"  {row['category_zh']:<12} {row['category']:<24} {row['share_15min']:6.1%}")
     _print_grades(assessment)
     click.echo("报告 Writing reports (HTML, PDF, Excel) …")
-    files += _write_reports(assessment, out, lang)
+    files += _write_reports(assessment, out, lang, with_projects)
     click.echo(f"\n完成 Done in {time.perf_counter() - t0:.1f} s. 结果 Results in {out.resolve()}:")
     for f in files[:12]:
         click.echo(f"  {f}")
