@@ -33,6 +33,7 @@ from lifecircle.store.models import User
 from lifecircle.web.city import CityRegistry, load_city
 from lifecircle.web.config import Settings
 from lifecircle.web.deps import AppState, sync_city, sync_loop
+from lifecircle.web.docs import install_docs
 from lifecircle.web.errors import ERROR_RESPONSES, install_error_handlers
 from lifecircle.web.fastpath import NearestFastPath
 from lifecircle.web.security import CookieSigner, hash_password
@@ -165,7 +166,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # lifecircle.web.docs serves /docs with the vendored Swagger UI
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
     pages = _pages_router()
     if pages is not None:
         app.include_router(pages)
+    install_docs(app)
     return app
 
 
