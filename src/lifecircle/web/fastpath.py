@@ -91,6 +91,6 @@ class NearestFastPath:
                 return None  # names, aliases and errors are the route's business
             categories = sorted(set(categories))
         try:
-            return city.nearest_json(lon, lat, categories=categories, k=k).encode("utf-8")
+            return city.nearest_json(lon, lat, categories=categories, k=k)
         except LifecircleError:
             return None
