@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -945,7 +946,16 @@ def _coverage_summary(table: Any) -> dict[str, Any]:
     "default $LIFECIRCLE_DATA_DIR or ~/.local/share/lifecircle.",
 )
 @click.argument("cities", nargs=-1)
-def serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="服务进程数（建议等于 CPU 核数）/ server processes (as many as CPU cores for production).",
+)
+def serve(
+    host: str, port: int, data_dir: str | None, workers: int, cities: tuple[str, ...]
+) -> None:
     """启动网页平台 / Serve the web platform (便民地图, 商户进图, 规划看板).
 
     CITY 为内置示例名 (helsinki)、.osm.pbf 文件、city.toml 或含 city.toml 的目录；
@@ -957,10 +967,12 @@ def serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) -
     LIFECIRCLE_* environment variables (LIFECIRCLE_DATABASE_URL, LIFECIRCLE_SECRET_KEY,
     LIFECIRCLE_MODE=production, LIFECIRCLE_TILE_URL, ...).
     """
-    _serve(host, port, data_dir, cities)
+    _serve(host, port, data_dir, cities, workers=workers)
 
 
-def _serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) -> None:
+def _serve(
+    host: str, port: int, data_dir: str | None, cities: tuple[str, ...], *, workers: int = 1
+) -> None:
     import uvicorn
     from pydantic import ValidationError
 
@@ -986,13 +998,26 @@ def _serve(host: str, port: int, data_dir: str | None, cities: tuple[str, ...]) 
         )
     t0 = time.perf_counter()
     click.echo(f"载入城市 Loading {', '.join(settings.cities)} …", err=True)
+    # computed (or read from the cache) once here: each worker process then reads the cache
     registry = load_cities(settings)
-    app = create_app(settings, cities=registry)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"
     click.echo(f"就绪 Ready in {time.perf_counter() - t0:.1f} s.")
     click.echo(f"便民地图 Open the platform at {url}  (API docs {url}docs; Ctrl+C 停止 to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    if workers == 1:
+        app = create_app(settings, cities=registry)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    # several processes: each builds its own app from the same settings (the environment);
+    # the dev-mode signing key is written once here, not raced for by the workers
+    settings.signing_key()
+    os.environ["LIFECIRCLE_CITIES"] = ",".join(settings.cities)
+    os.environ["LIFECIRCLE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["LIFECIRCLE_PROGRESS"] = "false"
+    uvicorn.run(
+        "lifecircle.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info", proxy_headers=True,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover
