@@ -267,6 +267,7 @@ def _run_highs(
     mip_gap: float,
     start: np.ndarray | None = None,
     relax: bool = False,
+    presolve: bool = True,
 ) -> _Mip:
     """Solve ``opt cost·x`` s.t. ``row_lo ≤ A x ≤ row_hi``, ``col_lo ≤ x ≤ col_hi``.
 
@@ -284,6 +285,8 @@ def _run_highs(
     h.setOptionValue("time_limit", float(max(time_limit, 0.05)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", 0)
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     a = sp.csc_matrix(a)
     a.sort_indices()
     lp = highspy.HighsLp()
@@ -902,7 +905,10 @@ class MCLP(_Model):
                 cost, a, row_lo, row_hi, np.zeros(n_x + n_g), np.ones(n_x + n_g),
                 np.r_[np.ones(n_x, dtype=bool), np.zeros(n_g, dtype=bool)],
                 maximize=True, time_limit=deadline - time.perf_counter(), mip_gap=mip_gap,
-                start=x0,
+                # the model is reduced already (merged demand, dominance, fixing): HiGHS's
+                # presolve finds little more, and the restarts it triggers cost more than
+                # they save (5,000 × 500 benchmark: 2.7 s → 1.2 s)
+                start=x0, presolve=False,
             )  # fmt: skip
             if res.x is None:
                 raise LifecircleError(f"HiGHS found no solution ({res.status})")
@@ -954,6 +960,7 @@ class MCLP(_Model):
         res = _run_highs(
             cost, a, row_lo, row_hi, np.zeros(n), np.ones(n), np.zeros(n, dtype=bool),
             maximize=True, time_limit=deadline - time.perf_counter(), mip_gap=0.0, relax=True,
+            presolve=False,  # its duals then belong to this model's rows, unreduced
         )  # fmt: skip
         if res.row_dual is None:
             return math.inf
