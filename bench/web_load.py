@@ -16,7 +16,7 @@ p99 latency exceeds ``--max-p99-ms``.
 Usage::
 
     python bench/web_load.py                      # starts a server on the sample city
-    python bench/web_load.py --workers 4          # ... with 4 uvicorn worker processes
+    python bench/web_load.py --workers 4          # ... with 4 server processes
     python bench/web_load.py --url http://127.0.0.1:8000   # a server already running
 
 The acceptance run is 200 clients for 60 s (the defaults): p99 < 100 ms, no errors.
@@ -70,7 +70,7 @@ def _get_json(url: str) -> object:
 
 
 def start_server(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start uvicorn on a free port with the city; returns the process and its URL."""
+    """Start ``lifecircle serve`` on a free port with the city; returns the process and URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFECIRCLE_")}
     env.update(
@@ -81,9 +81,9 @@ def start_server(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.P
             "PYTHONPATH": str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
-    cmd = [sys.executable, "-m", "uvicorn", "lifecircle.web.app:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    # the platform's own command: one process per worker, each with its own listening socket
+    cmd = [sys.executable, "-m", "lifecircle.cli", "serve", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(args.workers), "--data-dir", str(data_dir)]  # fmt: skip
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import pytest
 import shapely
 
@@ -148,3 +149,34 @@ def test_router_on_the_sample_city_matches_full_searches() -> None:
         assert walk.length == pytest.approx(d, rel=1e-6)
     lonlat = router.path(tree, int(snap.edge[found[0]]), float(snap.offset[found[0]]), wgs84=True)
     assert np.all((lonlat[:, 0] > 24.9) & (lonlat[:, 0] < 25.0) & (lonlat[:, 1] > 60.1))
+
+
+def test_routes_wgs84_in_one_call_equal_the_paths_one_by_one() -> None:
+    from lifecircle.datasets import get_path
+    from lifecircle.ingest import read_network
+
+    net = read_network(get_path("helsinki"))
+    router = NetworkRouter(net)
+    rng = np.random.default_rng(11)
+    x0, y0, x1, y1 = net.bounds()
+    pts = rng.uniform([x0, y0], [x1, y1], size=(60, 2))
+    snap = router.snap(pts[:, 0], pts[:, 1])
+    ok = np.flatnonzero(snap.ok)
+    targets = router.targets(snap.edge, snap.offset, snap.access_m)
+    origin = pts[ok[0]]
+    tree, found, _ = router.nearest(*origin, targets, k=8, cutoff_m=5000.0)
+    assert found.size == 8
+    to_wgs = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True)
+    lonlat = np.column_stack(to_wgs.transform(pts[:, 0], pts[:, 1]))
+    o = lonlat[ok[0]]
+    coords, bounds = router.routes_wgs84(
+        tree, snap.edge[found], snap.offset[found], (o[0], o[1]), lonlat[found]
+    )
+    assert bounds.size == found.size + 1 and bounds[-1] == len(coords)
+    for r, j in enumerate(found):
+        path = router.path(tree, int(snap.edge[j]), float(snap.offset[j]), wgs84=True)
+        expected = np.round(np.vstack([o, path, lonlat[j]]), 7)
+        keep = np.r_[True, np.any(expected[1:] != expected[:-1], axis=1)]
+        got = coords[bounds[r] : bounds[r + 1]]
+        assert got.shape[0] >= 2
+        np.testing.assert_array_equal(got, expected[keep])

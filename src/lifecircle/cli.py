@@ -947,6 +947,12 @@ def _coverage_summary(table: Any) -> dict[str, Any]:
 )
 @click.argument("cities", nargs=-1)
 @click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="逐条记录请求 / log every request (costs time under load).",
+)
+@click.option(
     "--workers",
     default=1,
     show_default=True,
@@ -954,7 +960,12 @@ def _coverage_summary(table: Any) -> dict[str, Any]:
     help="服务进程数（建议等于 CPU 核数）/ server processes (as many as CPU cores for production).",
 )
 def serve(
-    host: str, port: int, data_dir: str | None, workers: int, cities: tuple[str, ...]
+    host: str,
+    port: int,
+    data_dir: str | None,
+    access_log: bool,
+    workers: int,
+    cities: tuple[str, ...],
 ) -> None:
     """启动网页平台 / Serve the web platform (便民地图, 商户进图, 规划看板).
 
@@ -967,11 +978,17 @@ def serve(
     LIFECIRCLE_* environment variables (LIFECIRCLE_DATABASE_URL, LIFECIRCLE_SECRET_KEY,
     LIFECIRCLE_MODE=production, LIFECIRCLE_TILE_URL, ...).
     """
-    _serve(host, port, data_dir, cities, workers=workers)
+    _serve(host, port, data_dir, cities, workers=workers, access_log=access_log)
 
 
 def _serve(
-    host: str, port: int, data_dir: str | None, cities: tuple[str, ...], *, workers: int = 1
+    host: str,
+    port: int,
+    data_dir: str | None,
+    cities: tuple[str, ...],
+    *,
+    workers: int = 1,
+    access_log: bool = False,
 ) -> None:
     import uvicorn
     from pydantic import ValidationError
@@ -1006,7 +1023,9 @@ def _serve(
     click.echo(f"便民地图 Open the platform at {url}  (API docs {url}docs; Ctrl+C 停止 to stop)")
     if workers == 1:
         app = create_app(settings, cities=registry)
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log
+        )
         return
     # several processes: each builds its own app from the same settings (the environment);
     # the dev-mode signing key is written once here, not raced for by the workers
@@ -1014,10 +1033,11 @@ def _serve(
     os.environ["LIFECIRCLE_CITIES"] = ",".join(settings.cities)
     os.environ["LIFECIRCLE_DATA_DIR"] = str(settings.data_dir)
     os.environ["LIFECIRCLE_PROGRESS"] = "false"
-    uvicorn.run(
-        "lifecircle.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=True,
-    )  # fmt: skip
+    from lifecircle.web.serve import serve_processes
+
+    serve_processes(
+        host, port, workers, log_level="info", proxy_headers=True, access_log=access_log
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -651,6 +651,34 @@ class NetworkRouter:
         )  # fmt: skip
         return _dedupe(coords)
 
+    def routes_wgs84(
+        self,
+        tree: SearchTree,
+        edges: np.ndarray,
+        offsets: np.ndarray,
+        origin: tuple[float, float],
+        ends: np.ndarray,
+        decimals: int = 7,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude/latitude of the walks from ``origin`` to each of ``ends`` (destinations
+        whose feet are ``edges``/``offsets``, all reached by ``tree``), rounded to ``decimals``:
+        :meth:`path` with the two end points, for many destinations in one call.
+
+        Returns
+        -------
+        coords, bounds
+            Route ``i`` is ``coords[bounds[i]:bounds[i + 1]]`` (at least two points).
+        """
+        fn: Any = _routes_kernel
+        coords, bounds = fn(
+            self._lonlat, self._ptr, self._along, self._u, self._v, self._len, tree.dist,
+            tree.pred_edge, tree.edge, tree.offset, tree.access_m,
+            np.asarray(edges, dtype=np.int64), np.asarray(offsets, dtype=np.float64),
+            np.round(np.asarray(origin, dtype=np.float64), decimals),
+            np.round(np.asarray(ends, dtype=np.float64).reshape(-1, 2), decimals), decimals,
+        )  # fmt: skip
+        return np.asarray(coords), np.asarray(bounds)
+
     def route(
         self,
         tree: SearchTree,
@@ -674,6 +702,60 @@ class NetworkRouter:
         if len(coords) < 2:
             coords = np.vstack([coords, coords])
         return Route(d, shapely.LineString(coords), tree.access_m, float(access_m))
+
+
+@njit(cache=True, nogil=True)
+def _routes_kernel(
+    table: np.ndarray,
+    ptr: np.ndarray,
+    along: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    edge_len: np.ndarray,
+    dist: np.ndarray,
+    pred_edge: np.ndarray,
+    e0: int,
+    s: float,
+    a: float,
+    edges: np.ndarray,
+    offsets: np.ndarray,
+    origin: np.ndarray,
+    ends: np.ndarray,
+    decimals: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every route ``origin → its foot → … → the destination's foot → ends[i]``, rounded to
+    ``decimals``, consecutive repeats removed, at least two points each: the coordinates one
+    after another and ``bounds`` (route ``i`` is ``coords[bounds[i]:bounds[i + 1]]``)."""
+    pieces = []
+    total = 0
+    for i in range(edges.shape[0]):
+        c = _route_coords(table, ptr, along, edge_u, edge_v, edge_len, dist, pred_edge,
+                          e0, s, a, edges[i], offsets[i])  # fmt: skip
+        pieces.append(c)
+        total += c.shape[0] + 2
+    out = np.empty((total + edges.shape[0], 2))
+    bounds = np.zeros(edges.shape[0] + 1, dtype=np.int64)
+    n = 0
+    for i in range(edges.shape[0]):
+        first = n
+        c = pieces[i]
+        for j in range(-1, c.shape[0] + 1):
+            if j == -1:
+                x, y = origin[0], origin[1]
+            elif j == c.shape[0]:
+                x, y = ends[i, 0], ends[i, 1]
+            else:
+                x, y = np.round(c[j, 0], decimals), np.round(c[j, 1], decimals)
+            if n > first and out[n - 1, 0] == x and out[n - 1, 1] == y:
+                continue
+            out[n, 0] = x
+            out[n, 1] = y
+            n += 1
+        if n - first < 2:
+            out[n] = out[n - 1]
+            n += 1
+        bounds[i + 1] = n
+    return out[:n], bounds
 
 
 @njit(cache=True)

@@ -797,32 +797,27 @@ class City:
             float(x), float(y), idx.targets, k=k, cutoff_m=self.nearest_cutoff_m, groups=groups
         )
         foot = self.router.point_at(tree.edge, tree.offset, wgs84=True)
-        start = np.round([lon, lat], 7)
+        ends = np.column_stack([idx.lon[found], idx.lat[found]])
+        coords, bounds = self.router.routes_wgs84(
+            tree, idx.edge[found], idx.offset[found], (lon, lat), ends
+        )
+        ends = np.round(ends, 7)
         results = []
-        for i, dist in zip(found.tolist(), dists.tolist(), strict=True):
-            path = self.router.path(tree, int(idx.edge[i]), float(idx.offset[i]), wgs84=True)
-            end = np.round([float(idx.lon[i]), float(idx.lat[i])], 7)
-            coords = np.round(path, 7)
-            parts = [coords]
-            if not len(coords) or not (coords[0] == start).all():
-                parts.insert(0, start[None, :])
-            if not (parts[-1][-1] == end).all():
-                parts.append(end[None, :])
-            if len(parts) > 1:
-                coords = np.concatenate(parts)
-            if len(coords) < 2:
-                coords = np.concatenate([coords, coords])
+        for r, (i, dist) in enumerate(zip(found.tolist(), dists.tolist(), strict=True)):
             results.append(
                 {
                     "outlet_id": idx.ids[i],
                     "name": idx.names[i],
                     "category": idx.categories[i],
                     "category_zh": idx.category_zh[i],
-                    "lon": float(end[0]),
-                    "lat": float(end[1]),
+                    "lon": float(ends[r, 0]),
+                    "lat": float(ends[r, 1]),
                     "distance_m": dist,
                     "minutes": dist / self.speed,
-                    "route": {"type": "LineString", "coordinates": coords},
+                    "route": {
+                        "type": "LineString",
+                        "coordinates": coords[bounds[r] : bounds[r + 1]],
+                    },
                 }
             )
         return {
