@@ -240,18 +240,27 @@ def test_node_access_matches_closed_form(straight):
     assert frame.loc[(frame["category"] == "a") & (frame["x"] == 200.0), "n_1min"].item() == 1
 
 
-def test_grid_snapping_equals_brute_force_nearest_edge():
+@pytest.mark.parametrize(
+    ("n_lines", "extent"),
+    # sparse: cells as large as the snap distance; dense: cells a quarter of it, so the search
+    # goes out ring by ring and stops early
+    [(120, 3000.0), (1500, 1000.0)],
+)
+def test_grid_snapping_equals_brute_force_nearest_edge(n_lines: int, extent: float):
     from lifecircle.access import snap_points
+    from lifecircle.access._snap import _segment_grid
 
     rng = np.random.default_rng(7)
     lines = []
-    for _ in range(120):
-        start = rng.uniform(0, 3000, 2)
+    for _ in range(n_lines):
+        start = rng.uniform(0, extent, 2)
         steps = rng.normal(0, 80, (int(rng.integers(1, 6)), 2))
         lines.append([tuple(p) for p in np.vstack([start, start + np.cumsum(steps, axis=0)])])
     net = network_from_polylines(lines, shift=False)
-    px, py = rng.uniform(-300, 3300, 3000), rng.uniform(-300, 3300, 3000)
+    px, py = rng.uniform(-300, extent + 300, 3000), rng.uniform(-300, extent + 300, 3000)
     snap = snap_points(net, px, py, max_snap_m=120)
+    cell = _segment_grid(net, 120)[10]
+    assert (cell == 30.0) == (n_lines == 1500)
     pts = shapely.points(px, py)
     dmat = shapely.distance(pts[:, None], net.edge_geometry[None, :])
     nearest = dmat.min(axis=1)

@@ -343,12 +343,17 @@ def snap_grid(
     fx: np.ndarray,
     fy: np.ndarray,
 ) -> None:
-    """Nearest segment within ``max_d`` of each point (grid cell size ≥ ``max_d``).
+    """Nearest segment within ``max_d`` of each point.
 
     Writes the edge, the distance along the edge's geometry to the perpendicular foot, the
     distance to it and the foot; ``edge = -1`` where no segment is within ``max_d``.  Ties go to
     the lower segment index, so results are deterministic.
+
+    The cells are searched in square rings around the point's cell, out to ``max_d``: once
+    rings ``0..r`` are done, every segment not yet seen is at least ``r × cell`` away, so the
+    search stops as soon as the best distance is below that (strictly, so ties are all seen).
     """
+    rings = int(np.ceil(max_d / cell))
     for i in range(px.shape[0]):
         x = px[i]
         y = py[i]
@@ -357,29 +362,34 @@ def snap_grid(
         bt = 0.0
         gx = int((x - minx) / cell)
         gy = int((y - miny) / cell)
-        for cy in range(gy - 1, gy + 2):
-            if cy < 0 or cy >= ny:
-                continue
-            for cx in range(gx - 1, gx + 2):
-                if cx < 0 or cx >= nx:
+        for r in range(rings + 1):
+            if bs != -1 and best < (r - 1) * cell:
+                break
+            for cy in range(gy - r, gy + r + 1):
+                if cy < 0 or cy >= ny:
                     continue
-                c = cy * nx + cx
-                for q in range(cell_start[c], cell_start[c + 1]):
-                    s = items[q]
-                    dx = x1[s] - x0[s]
-                    dy = y1[s] - y0[s]
-                    ll = dx * dx + dy * dy
-                    t = 0.0
-                    if ll > 0.0:
-                        t = ((x - x0[s]) * dx + (y - y0[s]) * dy) / ll
-                        t = min(1.0, max(0.0, t))
-                    ex = x0[s] + t * dx - x
-                    ey = y0[s] + t * dy - y
-                    d = np.sqrt(ex * ex + ey * ey)
-                    if d < best or (d == best and bs != -1 and s < bs):
-                        best = d
-                        bs = s
-                        bt = t
+                ring_row = cy == gy - r or cy == gy + r
+                step = 1 if ring_row else 2 * r
+                for cx in range(gx - r, gx + r + 1, max(step, 1)):
+                    if cx < 0 or cx >= nx:
+                        continue
+                    c = cy * nx + cx
+                    for q in range(cell_start[c], cell_start[c + 1]):
+                        s = items[q]
+                        dx = x1[s] - x0[s]
+                        dy = y1[s] - y0[s]
+                        ll = dx * dx + dy * dy
+                        t = 0.0
+                        if ll > 0.0:
+                            t = ((x - x0[s]) * dx + (y - y0[s]) * dy) / ll
+                            t = min(1.0, max(0.0, t))
+                        ex = x0[s] + t * dx - x
+                        ey = y0[s] + t * dy - y
+                        d = np.sqrt(ex * ex + ey * ey)
+                        if d < best or (d == best and bs != -1 and s < bs):
+                            best = d
+                            bs = s
+                            bt = t
         if bs == -1:
             edge[i] = -1
             continue

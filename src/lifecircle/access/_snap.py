@@ -51,8 +51,8 @@ def snap_points(
     The foot is the nearest point on the edge's geometry (the perpendicular foot, or an end);
     a point farther than ``max_snap_m`` from every edge is left unsnapped (``edge == -1``), so
     that nothing is silently snapped across a river or an expressway.  The search runs in a
-    numba kernel over the edges' straight segments bucketed in a grid whose cells are
-    ``max_snap_m`` wide, so only the 3 × 3 cells around a point are examined.
+    numba kernel over the edges' straight segments bucketed in a grid, searched ring by ring
+    around each point and no farther than needed (see :func:`_segment_grid`).
 
     Examples
     --------
@@ -98,14 +98,17 @@ def snap_points(
 
 
 def _segment_grid(network: WalkNetwork, max_snap_m: float) -> tuple[Any, ...]:
-    """The network's straight segments bucketed in a grid of cell size ≥ ``max_snap_m``.
+    """The network's straight segments bucketed in a grid for snapping within ``max_snap_m``.
 
-    Cached on the network per cell size.
+    Cells are a quarter of ``max_snap_m`` (the search goes out ring by ring and stops early;
+    in a dense centre a 3 × 3 block of ``max_snap_m`` cells holds thousands of segments), but
+    never so small that there are more cells than segments.  Cached on the network per
+    ``max_snap_m``.
     """
-    cell = max(float(max_snap_m), 1.0)
     cache: dict[float, tuple[Any, ...]] = network.__dict__.setdefault("_snap_grids", {})
-    if cell in cache:
-        return cache[cell]
+    key = float(max_snap_m)
+    if key in cache:
+        return cache[key]
     coords, owner = shapely.get_coordinates(network.edge_geometry, return_index=True)
     same = owner[1:] == owner[:-1]
     x0, y0 = coords[:-1, 0][same], coords[:-1, 1][same]
@@ -118,11 +121,14 @@ def _segment_grid(network: WalkNetwork, max_snap_m: float) -> tuple[Any, ...]:
     first = np.r_[True, seg_edge[1:] != seg_edge[:-1]]
     seg_along = np.zeros_like(seg_len)
     seg_along[1:] = np.where(first[1:], 0.0, within[:-1])
+    width = float(max(x0.max(), x1.max()) - min(x0.min(), x1.min()))
+    height = float(max(y0.max(), y1.max()) - min(y0.min(), y1.min()))
+    cell = max(key / 4.0, float(np.sqrt(width * height / max(x0.size, 1))), 1.0)
     minx = float(min(x0.min(), x1.min())) - cell
     miny = float(min(y0.min(), y1.min())) - cell
     nx = int((max(x0.max(), x1.max()) - minx) / cell) + 2
     ny = int((max(y0.max(), y1.max()) - miny) / cell) + 2
     start, items = grid_cells(x0, y0, x1, y1, minx, miny, cell, nx, ny)
     grid = (x0, y0, x1, y1, seg_edge, seg_along, start, items, minx, miny, cell, nx, ny)
-    cache[cell] = grid
+    cache[key] = grid
     return grid

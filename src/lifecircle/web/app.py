@@ -38,7 +38,7 @@ from lifecircle.web.errors import ERROR_RESPONSES, install_error_handlers
 from lifecircle.web.fastpath import NearestFastPath
 from lifecircle.web.security import CookieSigner, hash_password
 
-__all__ = ["DEMO_USERS", "create_app", "load_cities", "start_up"]
+__all__ = ["DEMO_USERS", "PlatformApp", "create_app", "load_cities", "start_up"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,19 @@ def start_up(state: AppState) -> None:
     log.info("lifecircle web platform ready in %.1f s", time.perf_counter() - t0)
 
 
+class PlatformApp(FastAPI):
+    """The FastAPI app, with plain ``GET /api/nearest`` requests answered before its middleware
+    stack (:mod:`lifecircle.web.fastpath`)."""
+
+    nearest_fast_path: NearestFastPath | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        fast = self.nearest_fast_path
+        if fast is not None and await fast.answered(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, cities: CityRegistry | None = None) -> FastAPI:
     """Build the web platform.
 
@@ -161,7 +174,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
             await syncing
         engine.dispose()
 
-    app = FastAPI(
+    app = PlatformApp(
         title="lifecircle 一刻钟便民生活圈",
         version=__version__,
         description=_DESCRIPTION,
@@ -173,8 +186,8 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
     app.state.lifecircle = state
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    # outermost: plain /api/nearest requests are answered before the framework's machinery
-    app.add_middleware(NearestFastPath, state=state)
+    # plain /api/nearest requests are answered before the framework's machinery
+    app.nearest_fast_path = NearestFastPath(state)
 
     from lifecircle.web.routes import api_router
 

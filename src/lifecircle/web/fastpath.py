@@ -1,13 +1,13 @@
 """A lean path for ``GET /api/nearest``, the platform's hottest request.
 
 Residents click the map and every click asks for the nearest outlets, so this request must stay
-cheap under load.  :class:`NearestFastPath` is an ASGI middleware that answers plain, valid
-``/api/nearest`` requests itself (parse the query, search, write the JSON), skipping the routing,
-dependency and validation machinery that costs more than the search.  Anything else — an
-unusual parameter, a value out of range, an unknown 业态, a city due for its outlet sync, an error
-of the search — goes on to the regular FastAPI route, which owns the documented behaviour, the
-validation and the errors.  Both call the same :meth:`lifecircle.web.city.City.nearest`, so the
-answers are the same.
+cheap under load.  :class:`NearestFastPath` answers plain, valid ``/api/nearest`` requests
+itself (parse the query, search, write the JSON) before the app's middleware, routing,
+dependency and validation machinery, which costs more than the search (the app's ``__call__``
+asks it first: :class:`lifecircle.web.app.PlatformApp`).  Anything else — an unusual parameter,
+a value out of range, an unknown 业态, an error of the search — goes on to the regular FastAPI
+route, which owns the documented behaviour, the validation and the errors.  Both call the same
+:meth:`lifecircle.web.city.City.nearest_json`, so the answers are the same.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ __all__ = ["NearestFastPath"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PATH = "/api/nearest"
 _KEYS = frozenset({"lon", "lat", "k", "category"})
@@ -33,34 +31,33 @@ _HEADERS = [(b"content-type", b"application/json")]
 
 
 class NearestFastPath:
-    """ASGI middleware answering simple ``GET /api/nearest`` requests directly.
+    """Answers simple ``GET /api/nearest`` requests directly.
 
     Parameters
     ----------
-    app
-        The application to pass every other request to.
     state
         The application state (:class:`lifecircle.web.deps.AppState`); its default city is used.
     """
 
-    def __init__(self, app: ASGIApp, state: Any) -> None:
-        self.app = app
+    def __init__(self, state: Any) -> None:
         self.state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == _PATH and scope["method"] == "GET":
-            body = self._answer(scope)
-            if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_HEADERS, (b"content-length", str(len(body)).encode())],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+    async def answered(self, scope: Scope, send: Send) -> bool:
+        """Answer the request if it is a plain nearest-outlet query; ``False`` otherwise."""
+        if scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "GET":
+            return False
+        body = self._answer(scope)
+        if body is None:
+            return False
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*_HEADERS, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     def _answer(self, scope: Scope) -> bytes | None:
         """The JSON body, or ``None`` to leave the request to the regular route."""
