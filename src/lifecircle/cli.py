@@ -67,6 +67,28 @@ def main(verbose: int) -> None:
     _setup_logging(verbose)
 
 
+_WALK_SPEED_OPTION = click.option(
+    "--walk-speed",
+    default="4.2",
+    show_default=True,
+    help="步行速度 km/h，或 elderly(老年人 3.0) / walking speed in km/h, or 'elderly'.",
+)
+_LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="报告语言 / report language.",
+)
+_OUT_OPTION = click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+
+
 def _network_options(f: Any) -> Any:
     f = click.option(
         "--encoding",
@@ -251,12 +273,7 @@ def _access_options(f: Any) -> Any:
             show_default=True,
             help="步行时间圈(分钟) / time bands in minutes.",
         ),
-        click.option(
-            "--walk-speed",
-            default="4.2",
-            show_default=True,
-            help="步行速度 km/h，或 elderly(老年人 3.0) / walking speed in km/h, or 'elderly'.",
-        ),
+        _WALK_SPEED_OPTION,
         click.option(
             "--entrances",
             type=click.Path(exists=True, dir_okay=False),
@@ -310,13 +327,7 @@ def _run_access(inputs: dict[str, Any], kw: dict[str, Any], out: Path) -> Any:
     help="同时写出每个小区的 5/10/15 分钟步行范围 walking_areas.gpkg / also write each residence's "
     "walking areas.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
+@_OUT_OPTION
 def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
     """计算每个小区到每个业态的步行距离 / Walking access from every residence to every 业态.
 
@@ -471,12 +482,7 @@ def _print_grades(assessment: Any) -> None:
 @_network_options
 @_layer_options
 @_assess_options
-@click.option(
-    "--walk-speed",
-    default="4.2",
-    show_default=True,
-    help="步行速度 km/h，或 elderly / walking speed in km/h, or 'elderly'.",
-)
+@_WALK_SPEED_OPTION
 @click.option(
     "--report/--no-report",
     "with_report",
@@ -485,20 +491,8 @@ def _print_grades(assessment: Any) -> None:
     help="同时写出报告 / also write the reports.",
 )
 @_projects_option
-@click.option(
-    "--lang",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="报告语言 / report language.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
+@_LANG_OPTION
+@_OUT_OPTION
 def assess(out_dir: str, with_report: bool, lang: str, with_projects: bool, **kw: Any) -> None:
     """生活圈评级：有没有、缺什么、KPI / Grade every life circle, with its evidence and KPIs.
 
@@ -556,27 +550,10 @@ def _project_plan(assessment: Any) -> Any:
 @_network_options
 @_layer_options
 @_assess_options
-@click.option(
-    "--walk-speed",
-    default="4.2",
-    show_default=True,
-    help="步行速度 km/h，或 elderly / walking speed in km/h, or 'elderly'.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="报告语言 / report language.",
-)
+@_WALK_SPEED_OPTION
+@_LANG_OPTION
 @_projects_option
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
+@_OUT_OPTION
 def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     """评估并写出报告 HTML/PDF/Excel / Assess and write the reports (HTML, PDF, Excel).
 
@@ -650,12 +627,7 @@ def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     help="算作覆盖的步行分钟数（默认取该业态的步行圈：家门口 10、家周边 15）/ walking minutes "
     "that count as covered (default: the 业态's band).",
 )
-@click.option(
-    "--walk-speed",
-    default="4.2",
-    show_default=True,
-    help="步行速度 km/h，或 elderly(老年人 3.0) / walking speed in km/h, or 'elderly'.",
-)
+@_WALK_SPEED_OPTION
 @click.option(
     "--target",
     type=float,
@@ -684,13 +656,7 @@ def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     show_default=True,
     help="求解时限(秒) / time limit in seconds.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
+@_OUT_OPTION
 def plan(
     out_dir: str,
     category: str,
@@ -839,19 +805,8 @@ def batch(
     type=click.Path(file_okay=False),
     help="输出目录 / output folder.",
 )
-@click.option(
-    "--walk-speed",
-    default="4.2",
-    show_default=True,
-    help="步行速度 km/h 或 elderly / walking speed in km/h or 'elderly'.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="报告语言 / report language.",
-)
+@_WALK_SPEED_OPTION
+@_LANG_OPTION
 @click.option(
     "--serve/--no-serve",
     "with_serve",
