@@ -119,6 +119,66 @@ class _Points:
     snapped: Snapped
 
 
+def require_category_column(outlets: pd.DataFrame) -> None:
+    """Refuse an outlet layer without the ``category`` column (the 业态 of each row)."""
+    if "category" not in outlets.columns:
+        raise InputError(
+            Problem(
+                "column 'category' is missing",
+                field="category",
+                fix="read outlets with lifecircle.ingest.read_outlets",
+            ),
+            "outlets",
+        )
+
+
+def _speed_and_bands(
+    walk_speed: float | str, bands_min: Sequence[float], k: int
+) -> tuple[float, np.ndarray]:
+    """Walking speed (m/min) and the sorted bands (minutes), checked with ``k``."""
+    speed = walk_speed_m_per_min(walk_speed)
+    bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
+    if bands.size == 0 or (bands <= 0).any() or not np.isfinite(bands).all():
+        raise InputError(f"bands must be positive minutes, got {list(bands_min)}", "bands")
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}", "k")
+    return speed, bands
+
+
+def _prepare_inputs(
+    network: WalkNetwork,
+    outlets: gpd.GeoDataFrame,
+    residences: gpd.GeoDataFrame,
+    categories: Sequence[str] | None,
+    category_names: dict[str, str] | None,
+    max_snap_m: float,
+) -> tuple[list[str], dict[str, str], dict[str, int], gpd.GeoDataFrame, _Points, _Points]:
+    """Categories (default: the catalogue's), the outlets of those categories and both layers
+    snapped, ids checked unique: ``(categories, names, index, outlets, outlet_points,
+    residence_points)``."""
+    if categories is None or category_names is None:
+        from lifecircle.taxonomy import load_catalogue
+
+        cat = load_catalogue()
+        if categories is None:
+            categories = [c.code for c in cat.categories]
+        if category_names is None:
+            category_names = {c.code: c.name_zh for c in cat.categories}
+    categories = list(dict.fromkeys(categories))
+    cat_index = {c: i for i, c in enumerate(categories)}
+    require_category_column(outlets)
+    outl = outlets.loc[outlets["category"].isin(cat_index).to_numpy()]
+    opts = prepare_points(network, outl, "outlet_id", max_snap_m=max_snap_m, what="outlets")
+    if len(set(opts.ids)) != len(opts.ids):
+        raise InputError("outlet_id values are not unique", "outlets")
+    res_pts = prepare_points(
+        network, residences, "residence_id", max_snap_m=max_snap_m, what="residences"
+    )
+    if len(set(res_pts.ids)) != len(res_pts.ids):
+        raise InputError("residence_id values are not unique", "residences")
+    return categories, dict(category_names), cat_index, outl, opts, res_pts
+
+
 def prepare_points(
     network: WalkNetwork, frame: gpd.GeoDataFrame, id_column: str, *, max_snap_m: float, what: str
 ) -> _Points:
@@ -287,44 +347,11 @@ def compute_access(
     _check_network(network)
     outlets = _without_attrs(outlets)
     residences = _without_attrs(residences)
-    speed = walk_speed_m_per_min(walk_speed)
-    bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
-    if bands.size == 0 or (bands <= 0).any() or not np.isfinite(bands).all():
-        raise InputError(f"bands must be positive minutes, got {list(bands_min)}", "bands")
-    if k < 1:
-        raise InputError(f"k must be at least 1, got {k}", "k")
+    speed, bands = _speed_and_bands(walk_speed, bands_min, k)
     bands_m = bands * speed
-
-    if categories is None or category_names is None:
-        from lifecircle.taxonomy import load_catalogue
-
-        cat = load_catalogue()
-        if categories is None:
-            categories = [c.code for c in cat.categories]
-        if category_names is None:
-            category_names = {c.code: c.name_zh for c in cat.categories}
-    categories = list(dict.fromkeys(categories))
-    cat_index = {c: i for i, c in enumerate(categories)}
-
-    if "category" not in outlets.columns:
-        raise InputError(
-            Problem(
-                "column 'category' is missing",
-                field="category",
-                fix="read outlets with lifecircle.ingest.read_outlets",
-            ),
-            "outlets",
-        )
-    usable = outlets["category"].isin(cat_index).to_numpy()
-    outl = outlets.loc[usable]
-    opts = prepare_points(network, outl, "outlet_id", max_snap_m=max_snap_m, what="outlets")
-    if len(set(opts.ids)) != len(opts.ids):
-        raise InputError("outlet_id values are not unique", "outlets")
-    res_pts = prepare_points(
-        network, residences, "residence_id", max_snap_m=max_snap_m, what="residences"
+    categories, category_names, cat_index, outl, opts, res_pts = _prepare_inputs(
+        network, outlets, residences, categories, category_names, max_snap_m
     )
-    if len(set(res_pts.ids)) != len(res_pts.ids):
-        raise InputError("residence_id values are not unique", "residences")
 
     # --- origins: residence points, or their entrances
     n_res = len(res_pts.ids)

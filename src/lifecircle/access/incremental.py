@@ -57,10 +57,10 @@ from lifecircle.access.engine import (
     _build_table,
     _check_network,
     _edge_outlet_csr,
+    _prepare_inputs,
     _search_all,
+    _speed_and_bands,
     _without_attrs,
-    prepare_points,
-    walk_speed_m_per_min,
 )
 from lifecircle.errors import InputError, Problem
 from lifecircle.network import WalkNetwork
@@ -182,48 +182,14 @@ class AccessState:
         residences = _without_attrs(residences)
         self = cls()
         self.network = network
-        self.speed = walk_speed_m_per_min(walk_speed)
-        bands = np.array(sorted(float(b) for b in bands_min), dtype=np.float64)
-        if bands.size == 0 or (bands <= 0).any() or not np.isfinite(bands).all():
-            raise InputError(f"bands must be positive minutes, got {list(bands_min)}", "bands")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}", "k")
-        self.bands = bands
-        self.bands_m = bands * self.speed
+        self.speed, self.bands = _speed_and_bands(walk_speed, bands_min, k)
+        self.bands_m = self.bands * self.speed
         self.k = int(k)
         self.max_snap_m = float(max_snap_m)
-        if categories is None or category_names is None:
-            from lifecircle.taxonomy import load_catalogue
-
-            cat = load_catalogue()
-            if categories is None:
-                categories = [c.code for c in cat.categories]
-            if category_names is None:
-                category_names = {c.code: c.name_zh for c in cat.categories}
-        self.categories = list(dict.fromkeys(categories))
-        self.category_names = dict(category_names)
-        self._cat_index = {c: i for i, c in enumerate(self.categories)}
-        self._edge_now = np.arange(network.n_edges, dtype=np.int64)
-
-        if "category" not in outlets.columns:
-            raise InputError(
-                Problem(
-                    "column 'category' is missing",
-                    field="category",
-                    fix="read outlets with lifecircle.ingest.read_outlets",
-                ),
-                "outlets",
-            )
-        usable = outlets["category"].isin(self._cat_index).to_numpy()
-        outl = outlets.loc[usable]
-        opts = prepare_points(network, outl, "outlet_id", max_snap_m=max_snap_m, what="outlets")
-        if len(set(opts.ids)) != len(opts.ids):
-            raise InputError("outlet_id values are not unique", "outlets")
-        res = prepare_points(
-            network, residences, "residence_id", max_snap_m=max_snap_m, what="residences"
+        (self.categories, self.category_names, self._cat_index, outl, opts, res) = _prepare_inputs(
+            network, outlets, residences, categories, category_names, max_snap_m
         )
-        if len(set(res.ids)) != len(res.ids):
-            raise InputError("residence_id values are not unique", "residences")
+        self._edge_now = np.arange(network.n_edges, dtype=np.int64)
         self.res_ids = res.ids
         self.res_x, self.res_y = res.x, res.y
         self.res_snap = _copy_snap(res.snapped)
@@ -236,7 +202,7 @@ class AccessState:
 
         n_res = len(self.res_ids)
         n_cat = len(self.categories)
-        self.counts = np.zeros((n_res, n_cat, bands.size), dtype=np.int32)
+        self.counts = np.zeros((n_res, n_cat, self.bands.size), dtype=np.int32)
         self.knn_d = np.full((n_res, n_cat, self.k), np.inf)
         self.knn_o = np.full((n_res, n_cat, self.k), -1, dtype=np.int64)
         ok = np.flatnonzero(self.res_snap.ok)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 
+from lifecircle.access.engine import require_category_column
 from lifecircle.errors import InputError, Problem
 from lifecircle.network import WalkNetwork
 from lifecircle.plan.candidates import candidate_capacities, generate_candidates
@@ -224,15 +225,7 @@ def plan_sites(
     radius = band * speed
     if candidates is None:
         candidates = generate_candidates(network, spacing_m)
-    if "category" not in outlets.columns:
-        raise InputError(
-            Problem(
-                "column 'category' is missing",
-                field="category",
-                fix="read outlets with lifecircle.ingest.read_outlets",
-            ),
-            "outlets",
-        )
+    require_category_column(outlets)
     existing = outlets.loc[(outlets["category"] == code).to_numpy()]
     search = radius * PMEDIAN_SEARCH_FACTOR if model == "pmedian" else radius
     coverage = build_coverage(
