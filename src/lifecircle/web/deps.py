@@ -96,11 +96,9 @@ DbSession = Annotated[Session, Depends(get_db)]
 
 def sync_city(state: AppState, city: City, *, force: bool = False) -> None:
     """Apply outlet changes approved since the city's last sync (by any server process)."""
-    if not force and time.monotonic() - city.last_sync < SYNC_INTERVAL_S:
-        return
     with state.sync_lock:
         if not force and time.monotonic() - city.last_sync < SYNC_INTERVAL_S:
-            return  # another thread synced it while this one waited
+            return  # synced a moment ago (by another thread, perhaps while this one waited)
         with state.sessions() as db:
             latest = db.execute(
                 select(func.max(OutletChange.id)).where(OutletChange.city == city.key)
