@@ -124,15 +124,22 @@ def test_nearest_agrees_with_compute_access_and_routes_measure_the_walk() -> Non
             assert walk.length == pytest.approx(d, abs=1e-6)
 
 
-def test_router_on_the_sample_city_matches_full_searches() -> None:
+@pytest.fixture(scope="module")
+def sample_router() -> NetworkRouter:
     from lifecircle.datasets import get_path
     from lifecircle.ingest import read_network
 
-    net = read_network(get_path("helsinki"))
-    router = NetworkRouter(net)
-    rng = np.random.default_rng(3)
-    x0, y0, x1, y1 = net.bounds()
-    pts = rng.uniform([x0, y0], [x1, y1], size=(30, 2))
+    return NetworkRouter(read_network(get_path("helsinki")))
+
+
+def _random_points(router: NetworkRouter, seed: int, n: int) -> np.ndarray:
+    x0, y0, x1, y1 = router.network.bounds()
+    return np.random.default_rng(seed).uniform([x0, y0], [x1, y1], size=(n, 2))
+
+
+def test_router_on_the_sample_city_matches_full_searches(sample_router: NetworkRouter) -> None:
+    router = sample_router
+    pts = _random_points(router, 3, 30)
     snap = router.snap(pts[:, 0], pts[:, 1])
     ok = snap.ok
     targets = router.targets(snap.edge, snap.offset, snap.access_m)
@@ -151,15 +158,12 @@ def test_router_on_the_sample_city_matches_full_searches() -> None:
     assert np.all((lonlat[:, 0] > 24.9) & (lonlat[:, 0] < 25.0) & (lonlat[:, 1] > 60.1))
 
 
-def test_routes_wgs84_in_one_call_equal_the_paths_one_by_one() -> None:
-    from lifecircle.datasets import get_path
-    from lifecircle.ingest import read_network
-
-    net = read_network(get_path("helsinki"))
-    router = NetworkRouter(net)
-    rng = np.random.default_rng(11)
-    x0, y0, x1, y1 = net.bounds()
-    pts = rng.uniform([x0, y0], [x1, y1], size=(60, 2))
+def test_routes_wgs84_in_one_call_equal_the_paths_one_by_one(
+    sample_router: NetworkRouter,
+) -> None:
+    router = sample_router
+    net = router.network
+    pts = _random_points(router, 11, 60)
     snap = router.snap(pts[:, 0], pts[:, 1])
     ok = np.flatnonzero(snap.ok)
     targets = router.targets(snap.edge, snap.offset, snap.access_m)
