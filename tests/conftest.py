@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,3 +40,22 @@ def xian_dir(shared_data: Path) -> dict[str, Path]:
 # this file is a conftest, not a module of doctests: keep --doctest-modules from importing it a
 # second time under the same module name as the other conftest.py
 collect_ignore = ["conftest.py"]
+
+
+@pytest.fixture(scope="session")
+def xian_town(xian_dir: dict[str, Path]) -> tuple[Any, Any, Any]:
+    """Xi'an old town read once: ``(network, outlets, residences)`` — the OSM network, the Baidu
+    POIs declared BD-09, the 小区 of ke.com/sofang.com inside the old-town box.  Shared by the
+    tests of a whole run: copy before changing them."""
+    from lifecircle.ingest import read_network, read_outlets, read_residences
+
+    net = read_network(xian_dir["gpkg"])
+    outlets = read_outlets(xian_dir["poi"], lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net)
+    residences = read_residences(
+        xian_dir["xiaoqu"],
+        where="city == '西安' and source in ['ke.com', 'sofang.com'] and "
+        "108.915 <= lng_wgs84 <= 108.971 and 34.250 <= lat_wgs84 <= 34.283",
+        lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net,
+        on_missing="drop", on_outside="drop",
+    )  # fmt: skip
+    return net, outlets, residences

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -159,19 +158,10 @@ def test_bad_changes_are_input_errors(town):
 
 
 @pytest.fixture(scope="module")
-def xian(xian_dir: dict[str, Path]):
-    from lifecircle.ingest import read_network, read_outlets, read_residences
+def xian(xian_town: tuple):
     from lifecircle.taxonomy import load_catalogue
 
-    net = read_network(xian_dir["gpkg"])
-    outlets = read_outlets(xian_dir["poi"], lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net)
-    residences = read_residences(
-        xian_dir["xiaoqu"],
-        where="city == '西安' and source in ['ke.com', 'sofang.com'] and "
-        "108.915 <= lng_wgs84 <= 108.971 and 34.250 <= lat_wgs84 <= 34.283",
-        lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net,
-        on_missing="drop", on_outside="drop",
-    )  # fmt: skip
+    net, outlets, residences = xian_town
     cat = load_catalogue()
     return net, outlets, residences, cat
 

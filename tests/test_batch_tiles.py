@@ -138,23 +138,10 @@ def test_min_halo_covers_the_largest_band_and_the_snap() -> None:
 
 
 @pytest.fixture(scope="module")
-def xian(xian_dir: dict[str, Path]) -> CityInputs:
-    from lifecircle.ingest import read_network, read_outlets, read_residences
+def xian(xian_dir: dict[str, Path], xian_town: tuple) -> CityInputs:
     from lifecircle.taxonomy import load_catalogue
 
-    net = read_network(xian_dir["gpkg"])
-    outlets = read_outlets(xian_dir["poi"], lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net)
-    residences = read_residences(
-        xian_dir["xiaoqu"],
-        where="city == '西安' and source in ['ke.com', 'sofang.com'] and "
-        "108.915 <= lng_wgs84 <= 108.971 and 34.250 <= lat_wgs84 <= 34.283",
-        lon="lng_bd09",
-        lat="lat_bd09",
-        crs="bd09",
-        network=net,
-        on_missing="drop",
-        on_outside="drop",
-    )
+    net, outlets, residences = xian_town
     city = CityConfig(
         name="西安老城",
         id="xian",

@@ -178,18 +178,8 @@ def test_unknown_category_gets_suggestions(town):
 
 
 @pytest.fixture(scope="module")
-def xian(xian_dir: dict[str, Path]):
-    from lifecircle.ingest import read_network, read_outlets, read_residences
-
-    net = read_network(xian_dir["gpkg"])
-    outlets = read_outlets(xian_dir["poi"], lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net)
-    residences = read_residences(
-        xian_dir["xiaoqu"],
-        where="city == '西安' and source in ['ke.com', 'sofang.com'] and "
-        "108.915 <= lng_wgs84 <= 108.971 and 34.250 <= lat_wgs84 <= 34.283",
-        lon="lng_bd09", lat="lat_bd09", crs="bd09", network=net,
-        on_missing="drop", on_outside="drop",
-    )  # fmt: skip
+def xian(xian_town: tuple):
+    net, outlets, residences = xian_town
     return net, assess_city(net, outlets, residences, city="西安老城")
 
 
