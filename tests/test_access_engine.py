@@ -68,6 +68,44 @@ def test_shorter_way_round_a_loop():
     assert t.loc[("r1", "a"), "nearest_m"] == pytest.approx(1 + 90 + 1)
 
 
+def test_same_edge_outlet_reached_round_a_shortcut_when_shorter():
+    # a 500 m detour between (0,0) and (100,0) and a straight 100 m street beside it; the
+    # residence and the outlet are both on the detour, next to its two ends: walking along the
+    # detour is 500 m, round by the straight street 1 + 100 + 1
+    net = network_from_polylines(
+        [[(0, 0), (0, 200), (100, 200), (100, 0)], [(0, 0), (100, 0)]], shift=False
+    )
+    _, t = run(net, [("o1", "a", -1, 1)], [("r1", 101, 1)])
+    assert t.loc[("r1", "a"), "nearest_m"] == pytest.approx(1 + 1 + 100 + 1 + 1)
+    assert t.loc[("r1", "a"), "n_15min"] == 1
+
+
+def test_outlet_on_a_loop_street_is_counted_once():
+    # a loop street leaving (100,0) and coming back to it: one edge whose two ends are one node
+    net = network_from_polylines(
+        [[(0, 0), (100, 0)], [(100, 0), (150, 50), (200, 0), (150, -50), (100, 0)]], shift=False
+    )
+    assert (net.edge_u == net.edge_v).sum() == 1
+    _, t = run(net, [("o1", "a", 201, 0)], [("r1", 10, 1)])
+    loop = 2 * math.hypot(50, 50)
+    assert t.loc[("r1", "a"), "nearest_m"] == pytest.approx(1 + 90 + loop + 1)
+    assert t.loc[("r1", "a"), "n_15min"] == 1
+    assert list(t.loc[("r1", "a"), "knn_outlet_ids"]) == ["o1"]
+
+
+def test_two_gates_on_the_outlets_edge_count_it_once():
+    net = line_network([(0, 0), (500, 0), (1000, 0)])
+    crs = net.crs
+    out = layer([("o1", "a", 480, 2), ("o2", "a", 520, 2)], ["outlet_id", "category"], crs)
+    res = layer([("r1", 250, 30)], ["residence_id"], crs)
+    gates = layer([("r1", 100, 1), ("r1", 400, 1)], ["residence_id"], crs)
+    t = compute_access(
+        net, out, res, entrances=gates, categories=["a"], category_names={"a": "甲"}, walk_speed=3.6
+    ).to_pandas()
+    assert list(t.loc[0, "knn_m"]) == pytest.approx([1 + 80 + 2, 1 + 120 + 2])
+    assert t.loc[0, "n_15min"] == 2
+
+
 def test_disconnected_piece_is_unreachable_not_a_distance():
     net = network_from_polylines([[(0, 0), (100, 0)], [(5000, 0), (5100, 0)]], shift=False)
     _, t = run(net, [("o1", "a", 5050, 0)], [("r1", 50, 0)])
@@ -283,3 +321,36 @@ def test_input_errors_survive_pickling_with_their_problems():
     err = NetworkError([Problem("no walkable edges", file="a.gpkg", row=3, field="highway")], "net")
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is NetworkError and back.problems == err.problems and str(back) == str(err)
+
+
+def test_large_layers_snapped_in_two_threads_equal_one_pass():
+    from lifecircle.access import snap_points
+    from lifecircle.access._kernels import snap_grid
+    from lifecircle.access._snap import _segment_grid
+
+    rng = np.random.default_rng(11)
+    lines = [[(i * 50.0, 0.0), (i * 50.0, 2000.0)] for i in range(41)]
+    lines += [[(0.0, j * 50.0), (2000.0, j * 50.0)] for j in range(41)]
+    net = network_from_polylines(lines, shift=False)
+    px, py = rng.uniform(-50, 2050, 60_000), rng.uniform(-50, 2050, 60_000)
+    snap = snap_points(net, px, py, max_snap_m=40)  # 60,000 points: two threads
+    edge = np.empty(px.size, dtype=np.int64)
+    along, dist, fx, fy = (np.empty(px.size) for _ in range(4))
+    snap_grid(px, py, *_segment_grid(net, 40), 40.0, edge, along, dist, fx, fy)  # one pass
+    assert np.array_equal(snap.edge, edge)
+    ok = edge >= 0
+    assert ok.sum() > 50_000
+    assert np.array_equal(snap.access_m[ok], dist[ok])
+    assert np.array_equal(snap.foot_x[ok], fx[ok]) and np.array_equal(snap.foot_y[ok], fy[ok])
+
+
+def test_result_frames_are_built_on_use_and_pickled_built(straight):
+    import pickle
+
+    result, _ = run(straight, [("o1", "a", 170, -3)], [("r1", 30, 4)])
+    assert callable(result.__dict__["_residences"])  # not built yet
+    back = pickle.loads(pickle.dumps(result))
+    for res in (back, result):
+        assert res.residences.crs.to_epsg() == 4326
+        assert res.residences["status"].tolist() == ["ok"]
+        assert res.outlets["outlet_id"].tolist() == ["o1"]

@@ -442,3 +442,12 @@ def test_xian_wgs84_pair_chosen_by_crs(xian_dir: dict[str, Path], xian_outlets: 
     d = geod.inv(out.geometry.x, out.geometry.y, xian_outlets.geometry.x, xian_outlets.geometry.y)
     # the file's own conversion (one-step inverse formulas) agrees with ours to a few metres
     assert np.median(d[2]) < 5.0
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_text_cells_are_trimmed_and_missing_is_none_whatever_the_dtype(dtype):
+    from lifecircle.ingest._tables import _id_strings, text_column
+
+    values = pd.Series([" a1 ", None, "", "\tb2", "c 3"], dtype=dtype)
+    assert list(text_column(pd.DataFrame({"c": values}), "c")) == ["a1", None, None, "b2", "c 3"]
+    assert list(_id_strings(values)) == ["a1", "", "", "b2", "c 3"]

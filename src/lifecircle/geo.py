@@ -17,6 +17,7 @@ returns two float64 numpy arrays of that shape (0-d arrays for scalars; ``float(
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "local_utm_crs",
     "out_of_china",
     "parse_crs_name",
+    "project_xy",
     "to_wgs84",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -207,6 +209,33 @@ def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[FloatArr
 def from_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[FloatArray, FloatArray]:
     """Convert from WGS-84 to the system named ``crs`` (any alias of :func:`parse_crs_name`)."""
     return _FROM_WGS84[parse_crs_name(crs)](lon, lat)
+
+
+def project_xy(
+    x: npt.ArrayLike, y: npt.ArrayLike, src: Any, dst: Any
+) -> tuple[FloatArray, FloatArray]:
+    """Coordinates ``x, y`` (east, north) from CRS ``src`` to CRS ``dst``, as float arrays.
+
+    The transformer of each pair of CRSs is built once (it takes milliseconds; the points then
+    take well under a microsecond each).  NaN stays NaN.
+
+    Examples
+    --------
+    >>> x, y = project_xy([108.94], [34.26], 4326, 32649)
+    >>> round(float(x[0])), round(float(y[0]))
+    (310330, 3792905)
+    """
+    xa, ya = _arrays(x, y)
+    a, b = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
+    if a == b:
+        return xa.copy(), ya.copy()
+    tx, ty = _transformer(a, b).transform(xa, ya)
+    return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 def local_utm_crs(lon: npt.ArrayLike, lat: npt.ArrayLike) -> pyproj.CRS:

@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["bounded_search_nodes", "cover_search", "grid_cells", "origin_searches", "snap_grid"]
+__all__ = [
+    "bounded_search_nodes",
+    "compact_knn",
+    "cover_search",
+    "grid_cells",
+    "origin_searches",
+    "snap_grid",
+]
 
 
 @njit(cache=True, inline="always")
@@ -60,20 +67,26 @@ def _search(
     order: np.ndarray,
     hk: np.ndarray,
     hv: np.ndarray,
+    hedge: np.ndarray,
+    pred_edge: np.ndarray,
 ) -> int:
     """Dijkstra from seeds (node, initial distance) up to ``cutoff``.
 
     Fills ``dist`` (must be all inf on entry for the nodes it touches) and writes the settled
     nodes in settling order into ``order``; returns how many were settled.  The caller resets
     ``dist[order[:n]]`` to inf afterwards (and the seeds' entries, which are always settled
-    when within the cutoff).
+    when within the cutoff).  Unless ``pred_edge`` is empty, it gets each reached node's
+    predecessor edge (``-1`` for a node reached straight from its seed), for routes.
     """
+    record = pred_edge.shape[0] > 0
     size = 0
     for i in range(n_seeds):
         x = seeds_node[i]
         d = seeds_dist[i]
         if d <= cutoff and d < dist[x]:
             dist[x] = d
+            if record:
+                pred_edge[x] = -1
             size = _heap_push(hk, hv, size, d, x)
     n_settled = 0
     while size > 0:
@@ -89,24 +102,38 @@ def _search(
             nd = d + hw[h]
             if nd < dist[y] and nd <= cutoff:
                 dist[y] = nd
+                if record:
+                    pred_edge[y] = hedge[h]
                 size = _heap_push(hk, hv, size, nd, y)
     # a node whose label was lowered but which was never popped cannot exist: every push is popped
     return n_settled
 
 
-@njit(cache=True)
-def _insert_topk(kd: np.ndarray, ko: np.ndarray, d: float, o: int) -> None:
-    """Insert (d, o) into the ascending top-k arrays (ties broken by outlet index)."""
-    k = kd.shape[0]
-    if ko[k - 1] != -1 and (d > kd[k - 1] or (d == kd[k - 1] and o > ko[k - 1])):
-        return
-    i = k - 1
-    while i > 0 and (ko[i - 1] == -1 or kd[i - 1] > d or (kd[i - 1] == d and ko[i - 1] > o)):
-        kd[i] = kd[i - 1]
-        ko[i] = ko[i - 1]
-        i -= 1
-    kd[i] = d
-    ko[i] = o
+@njit(cache=True, nogil=True)
+def tree_search(
+    seeds_node: np.ndarray,
+    seeds_dist: np.ndarray,
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    hedge: np.ndarray,
+    hw: np.ndarray,
+    cutoff: float,
+    dist: np.ndarray,
+    pred_edge: np.ndarray,
+) -> int:
+    """Dijkstra from seeds up to ``cutoff`` recording each node's predecessor edge.
+
+    ``dist`` must be all ``inf`` and ``pred_edge`` all ``-1`` on entry; a node reached straight
+    from its seed keeps ``pred_edge == -1``.  Returns the number of settled nodes.
+    """
+    n_seeds = seeds_node.shape[0]
+    order = np.empty(indptr.shape[0] - 1, dtype=np.int64)
+    hk = np.empty(nbr.shape[0] + n_seeds + 1)
+    hv = np.empty(nbr.shape[0] + n_seeds + 1, dtype=np.int64)
+    return _search(
+        seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv,
+        hedge, pred_edge,
+    )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -161,6 +188,38 @@ def _reach_points(
     return n_touched
 
 
+@njit(cache=True, inline="always")
+def _emit(
+    d: float,
+    o: int,
+    cat: int,
+    bands: np.ndarray,
+    hist: np.ndarray,
+    kd: np.ndarray,
+    ko: np.ndarray,
+    k: int,
+) -> None:
+    """Outlet ``o`` of 业态 ``cat`` at walk ``d``: into the first band it is within (``hist``,
+    summed into cumulative counts by the caller) and offered to the 业态's top k (``kd`` is inf
+    where empty, so one comparison rejects most offers; ties go to the lower outlet index)."""
+    n_bands = bands.shape[0]
+    b = 0
+    while d > bands[b]:
+        b += 1
+    hist[cat * n_bands + b] += 1
+    base = cat * k
+    last = base + k - 1
+    if d > kd[last] or (d == kd[last] and o > ko[last]):
+        return
+    i = last
+    while i > base and (kd[i - 1] > d or (kd[i - 1] == d and ko[i - 1] > o)):
+        kd[i] = kd[i - 1]
+        ko[i] = ko[i - 1]
+        i -= 1
+    kd[i] = d
+    ko[i] = o
+
+
 @njit(cache=True, nogil=True)
 def origin_searches(
     indptr: np.ndarray,
@@ -195,13 +254,20 @@ def origin_searches(
     ``origin access + network distance between the two feet + outlet access``; partial edges
     are counted exactly, and two feet on the same edge are joined directly along it.
 
+    One Dijkstra per group from the ends of its origins' edges; then every edge incident to a
+    settled node is visited once, and each outlet on it gets ``min(via u, via v)`` (plus, on an
+    origin's own edge, the direct walk along it), so that each outlet is counted once without
+    a per-outlet scratch array.
+
     Writes rows ``start:stop`` of ``counts`` (int32, groups × categories × bands: outlets
     within each band), ``knn_d`` (float64, groups × categories × k: the k smallest distances,
     ascending, ``inf`` where fewer were found) and ``knn_o`` (int64: their outlet indices, -1
     where fewer).  Releases the GIL, so threads can run disjoint ranges at once.
     """
     n_nodes = indptr.shape[0] - 1
-    n_out = outlet_cat.shape[0]
+    n_edges = edge_u.shape[0]
+    n_cat = knn_d.shape[1]
+    k = knn_d.shape[2]
     n_bands = bands.shape[0]
     max_seeds = 1
     for r in range(start, stop):
@@ -210,53 +276,109 @@ def origin_searches(
     order = np.empty(n_nodes, dtype=np.int64)
     hk = np.empty(nbr.shape[0] + 2 * max_seeds + 1)
     hv = np.empty(nbr.shape[0] + 2 * max_seeds + 1, dtype=np.int64)
-    best = np.full(n_out, np.inf)
-    touched = np.empty(n_out, dtype=np.int64)
     seeds_node = np.empty(2 * max_seeds, dtype=np.int64)
     seeds_dist = np.empty(2 * max_seeds)
+    own = np.full(n_edges, -1, dtype=np.int64)  # group with an origin on the edge, or done with it
+    no_pred = np.empty(0, dtype=np.int64)  # no predecessor edges recorded
+    hist = np.zeros(n_cat * n_bands, dtype=np.int32)
+    eo_cat = outlet_cat[eo_outlet]  # 业态 in the edge order: read in sequence
+    kd = np.full(n_cat * k, np.inf)
+    ko = np.full(n_cat * k, -1, dtype=np.int64)
     for r in range(start, stop):
-        n_touched = 0
         n_seeds = 0
         for j in range(or_ptr[r], or_ptr[r + 1]):
             e = or_edge[j]
-            s = or_offset[j]
-            a = or_access[j]
             seeds_node[n_seeds] = edge_u[e]
-            seeds_dist[n_seeds] = a + s
+            seeds_dist[n_seeds] = or_access[j] + or_offset[j]
             seeds_node[n_seeds + 1] = edge_v[e]
-            seeds_dist[n_seeds + 1] = a + edge_len[e] - s
+            seeds_dist[n_seeds + 1] = or_access[j] + edge_len[e] - or_offset[j]
             n_seeds += 2
-            # outlets on the same edge: walk straight along it
-            for q in range(eo_ptr[e], eo_ptr[e + 1]):
-                o = eo_outlet[q]
-                d = a + abs(s - eo_offset[q]) + eo_access[q]
-                if d < best[o]:
-                    if best[o] == np.inf:
-                        touched[n_touched] = o
-                        n_touched += 1
-                    best[o] = d
+            own[e] = r
         n_settled = _search(
-            seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv
-        )
-        n_touched = _reach_points(
-            order, n_settled, dist, indptr, hedge, edge_u, edge_v, edge_len,
-            eo_ptr, eo_outlet, eo_offset, eo_access, best, touched, n_touched,
+            seeds_node, seeds_dist, n_seeds, indptr, nbr, hw, cutoff, dist, order, hk, hv,
+            hedge, no_pred,
         )  # fmt: skip
+        # edges reached from the settled nodes, each once: from its u end, or from its v end
+        # when u was not reached (a loop street, u == v, is listed twice at its node: marked
+        # done the first time); an origin's own edge is done below
+        for i in range(n_settled):
+            x = order[i]
+            for h in range(indptr[x], indptr[x + 1]):
+                f = hedge[h]
+                lo = eo_ptr[f]
+                hi = eo_ptr[f + 1]
+                if lo == hi or own[f] == r:
+                    continue
+                du = dist[edge_u[f]]
+                if edge_u[f] != x and du < np.inf:
+                    continue
+                if edge_u[f] == edge_v[f]:
+                    own[f] = r
+                dv = dist[edge_v[f]]
+                ln = edge_len[f]
+                for q in range(lo, hi):
+                    t = eo_offset[q]
+                    d = min(du + t, dv + ln - t) + eo_access[q]
+                    if d <= cutoff:
+                        _emit(d, eo_outlet[q], eo_cat[q], bands, hist, kd, ko, k)
+        # the origins' own edges: the direct walk along the edge, or round through either end
+        for j in range(or_ptr[r], or_ptr[r + 1]):
+            e = or_edge[j]
+            if own[e] != r:
+                continue  # a second origin on an edge already done
+            own[e] = -1
+            du = dist[edge_u[e]]
+            dv = dist[edge_v[e]]
+            ln = edge_len[e]
+            for q in range(eo_ptr[e], eo_ptr[e + 1]):
+                t = eo_offset[q]
+                d = min(du + t, dv + ln - t)
+                for j2 in range(j, or_ptr[r + 1]):
+                    if or_edge[j2] == e:
+                        d = min(d, or_access[j2] + abs(or_offset[j2] - t))
+                d += eo_access[q]
+                if d <= cutoff:
+                    _emit(d, eo_outlet[q], eo_cat[q], bands, hist, kd, ko, k)
         for i in range(n_settled):
             dist[order[i]] = np.inf
         for i in range(n_seeds):
             dist[seeds_node[i]] = np.inf
-        for i in range(n_touched):
-            o = touched[i]
-            d = best[o]
-            best[o] = np.inf
-            if d > cutoff:
-                continue
-            cat = outlet_cat[o]
+        for c in range(n_cat):
+            within = 0
             for b in range(n_bands):
-                if d <= bands[b]:
-                    counts[r, cat, b] += 1
-            _insert_topk(knn_d[r, cat], knn_o[r, cat], d, o)
+                within += hist[c * n_bands + b]
+                counts[r, c, b] = within
+                hist[c * n_bands + b] = 0
+            for j in range(k):
+                knn_d[r, c, j] = kd[c * k + j]
+                knn_o[r, c, j] = ko[c * k + j]
+                kd[c * k + j] = np.inf
+                ko[c * k + j] = -1
+
+
+@njit(cache=True, nogil=True)
+def compact_knn(knn_d: np.ndarray, knn_o: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k-nearest arrays (rows × k, ``-1`` where fewer were found) as list columns:
+    ``(offsets, outlet indices, distances)`` of the entries found, row after row."""
+    rows, k = knn_o.shape
+    offsets = np.empty(rows + 1, dtype=np.int32)
+    n = 0
+    for i in range(rows):
+        offsets[i] = n
+        for j in range(k):
+            if knn_o[i, j] >= 0:
+                n += 1
+    offsets[rows] = n
+    ids = np.empty(n, dtype=np.int32)
+    dist = np.empty(n)
+    n = 0
+    for i in range(rows):
+        for j in range(k):
+            if knn_o[i, j] >= 0:
+                ids[n] = knn_o[i, j]
+                dist[n] = knn_d[i, j]
+                n += 1
+    return offsets, ids, dist
 
 
 @njit(cache=True)
@@ -275,8 +397,9 @@ def bounded_search_nodes(
     hk = np.empty(nbr.shape[0] + seeds_node.shape[0] + 1)
     hv = np.empty(nbr.shape[0] + seeds_node.shape[0] + 1, dtype=np.int64)
     _search(
-        seeds_node, seeds_dist, seeds_node.shape[0], indptr, nbr, hw, cutoff, dist, order, hk, hv
-    )
+        seeds_node, seeds_dist, seeds_node.shape[0], indptr, nbr, hw, cutoff, dist, order, hk, hv,
+        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
+    )  # fmt: skip
     return dist
 
 
@@ -350,8 +473,10 @@ def snap_grid(
     the lower segment index, so results are deterministic.
 
     The cells are searched in square rings around the point's cell, out to ``max_d``: once
-    rings ``0..r`` are done, every segment not yet seen is at least ``r × cell`` away, so the
-    search stops as soon as the best distance is below that (strictly, so ties are all seen).
+    rings ``0..r`` are done, a segment not yet seen touches none of those cells, so it is at
+    least as far as the border of their block: ``r × cell`` plus the point's distance to the
+    border of its own cell.  The search stops as soon as the best distance is below that
+    (strictly, so ties are all seen); a point a few metres from a street is done in its own cell.
     """
     rings = int(np.ceil(max_d / cell))
     for i in range(px.shape[0]):
@@ -362,8 +487,11 @@ def snap_grid(
         bt = 0.0
         gx = int((x - minx) / cell)
         gy = int((y - miny) / cell)
+        ix = x - minx - gx * cell
+        iy = y - miny - gy * cell
+        inner = min(min(ix, cell - ix), min(iy, cell - iy))
         for r in range(rings + 1):
-            if bs != -1 and best < (r - 1) * cell:
+            if bs != -1 and best < (r - 1) * cell + inner:
                 break
             for cy in range(gy - r, gy + r + 1):
                 if cy < 0 or cy >= ny:
@@ -444,6 +572,7 @@ def cover_search(
     touched = np.empty(max(n_owner, 1), dtype=np.int64)
     seeds_node = np.empty(2, dtype=np.int64)
     seeds_dist = np.empty(2)
+    no_pred = np.empty(0, dtype=np.int64)
     cap = 1024
     out_owner = np.empty(cap, dtype=np.int64)
     out_dist = np.empty(cap)
@@ -468,7 +597,9 @@ def cover_search(
                     touched[n_touched] = o
                     n_touched += 1
                 best[o] = d
-        n_settled = _search(seeds_node, seeds_dist, 2, indptr, nbr, hw, cutoff, dist, order, hk, hv)
+        n_settled = _search(
+            seeds_node, seeds_dist, 2, indptr, nbr, hw, cutoff, dist, order, hk, hv, hedge, no_pred
+        )
         n_touched = _reach_points(
             order, n_settled, dist, indptr, hedge, edge_u, edge_v, edge_len,
             ed_ptr, ed_owner, ed_offset, ed_access, best, touched, n_touched,

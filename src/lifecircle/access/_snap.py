@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +85,23 @@ def snap_points(
     gx = np.full(idx.size, np.nan)
     gy = np.full(idx.size, np.nan)
     kernel: Any = snap_grid  # a numba dispatcher; its signature is not visible to mypy
-    kernel(x[idx], y[idx], *grid, float(max_snap_m), e, along, dist, gx, gy)
+    px, py = x[idx], y[idx]
+
+    def part(lo: int, hi: int) -> None:
+        kernel(
+            px[lo:hi], py[lo:hi], *grid, float(max_snap_m),
+            e[lo:hi], along[lo:hi], dist[lo:hi], gx[lo:hi], gy[lo:hi],
+        )  # fmt: skip
+
+    # the kernel releases the GIL: large layers are snapped in two halves at once
+    if idx.size < 50_000 or (os.cpu_count() or 1) < 2:
+        part(0, idx.size)
+    else:
+        half = idx.size // 2
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = pool.submit(part, half, idx.size)
+            part(0, half)
+            other.result()
     hit = e >= 0
     rows = idx[hit]
     ei = e[hit]

@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 
-from lifecircle.access._kernels import origin_searches
+from lifecircle.access._kernels import compact_knn, origin_searches
 from lifecircle.access._snap import Snapped, snap_points
 from lifecircle.errors import CRSError, InputError, Problem
+from lifecircle.geo import project_xy
 from lifecircle.network import WalkNetwork
 
 __all__ = [
@@ -194,11 +196,12 @@ def prepare_points(
             ),
             what,
         )
-    geom = frame.geometry.to_crs(network.crs)
-    if len(geom) and not (geom.geom_type == "Point").all():
-        geom = geom.representative_point()
-    x = geom.x.to_numpy(dtype=np.float64)
-    y = geom.y.to_numpy(dtype=np.float64)
+    values = np.asarray(frame.geometry.array)
+    if values.size and not (shapely.get_type_id(values) == 0).all():
+        values = shapely.point_on_surface(values)
+    x, y = shapely.get_x(values), shapely.get_y(values)
+    if not (frame.crs is network.crs or frame.crs == network.crs):
+        x, y = project_xy(x, y, frame.crs, network.crs)
     ids = frame[id_column].astype(str).to_numpy(dtype=object)
     return _Points(ids, x, y, snap_points(network, x, y, max_snap_m=max_snap_m))
 
@@ -222,7 +225,25 @@ def _edge_outlet_csr(
     return ptr, order.astype(np.int64), offset[order], access[order]
 
 
-@dataclass
+class _BuiltOnUse:
+    """An attribute holding a frame, or a function that builds it when first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = getattr(obj, self.slot)
+        if callable(value):
+            value = value()
+            setattr(obj, self.slot, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.slot, value)
+
+
 class AccessResult:
     """The access table and what it was computed from.
 
@@ -240,16 +261,43 @@ class AccessResult:
         Points left out: ``layer, id, reason, access_m``.
     params
         Walking speed, bands, k, snap distance, categories.
+
+    ``residences`` and ``outlets`` may be given as functions that build them: they are then
+    built (reprojected to WGS-84) on first use, so a caller who needs only the table never
+    pays for them.
     """
 
-    table: pa.Table
-    residences: gpd.GeoDataFrame
-    outlets: gpd.GeoDataFrame
-    excluded: pd.DataFrame
-    params: dict[str, Any] = field(default_factory=dict)
+    residences = _BuiltOnUse()
+    outlets = _BuiltOnUse()
+
+    def __init__(
+        self,
+        table: pa.Table,
+        residences: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame],
+        outlets: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame],
+        excluded: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.table = table
+        self.residences = residences
+        self.outlets = outlets
+        self.excluded = excluded
+        self.params: dict[str, Any] = params if params is not None else {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled (e.g. sent back from a Dask worker) with its frames built, not as closures
+        state = dict(self.__dict__)
+        state["_residences"] = self.residences
+        state["_outlets"] = self.outlets
+        return state
 
     def to_pandas(self) -> pd.DataFrame:
-        """The long table as a pandas DataFrame (list columns as Python lists)."""
+        """The long table as a pandas DataFrame (list columns as numpy arrays).
+
+        Not Arrow-backed list columns, though they convert several times faster: a frame with
+        them written to parquet cannot be read back by ``pyarrow``/``pandas`` (the dtype
+        recorded in the file's pandas metadata is not understood).
+        """
         return self.table.to_pandas()
 
     def write(self, out_dir: str | Path, formats: Sequence[str] = ("parquet", "csv")) -> list[Path]:
@@ -265,14 +313,21 @@ class AccessResult:
             raise InputError(
                 f"unknown output format(s) {sorted(unknown)}; use parquet,csv", "formats"
             )
-        if "parquet" in formats:
-            # lz4 and no column statistics: several times faster to write than the defaults
-            # for tables of millions of rows, at a modest cost in size
+
+        def access_parquet() -> Path:
+            # lz4, no column statistics, and dictionary pages only for the identifier columns
+            # (numbers are not worth a dictionary): several times faster to write than the
+            # defaults for tables of millions of rows, at a modest cost in size
             pq.write_table(
-                self.table, out / "access.parquet", compression="lz4", write_statistics=False
+                self.table,
+                out / "access.parquet",
+                compression="lz4",
+                write_statistics=False,
+                use_dictionary=_dictionary_paths(self.table.schema),
             )
-            written.append(out / "access.parquet")
-        if "csv" in formats:
+            return out / "access.parquet"
+
+        def access_csv() -> Path:
             flat = self.table.drop_columns(["knn_outlet_ids", "knn_m"])
             plain = pa.table(
                 [
@@ -282,12 +337,32 @@ class AccessResult:
                 names=flat.column_names,
             )
             pacsv.write_csv(plain, out / "access.csv")
-            written.append(out / "access.csv")
-        self.residences.to_parquet(out / "residences.parquet")
+            return out / "access.csv"
+
+        # Arrow writes the long table without the GIL: the residences layer is built and
+        # written meanwhile
+        jobs = [
+            job for fmt, job in (("parquet", access_parquet), ("csv", access_csv)) if fmt in formats
+        ]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = [pool.submit(job) for job in jobs]
+            self.residences.to_parquet(out / "residences.parquet")
+            written.extend(f.result() for f in pending)
         written.append(out / "residences.parquet")
         self.excluded.to_csv(out / "excluded.csv", index=False)
         written.append(out / "excluded.csv")
         return written
+
+
+def _dictionary_paths(schema: pa.Schema) -> list[str]:
+    """Parquet column paths of the dictionary-encoded columns, list elements included."""
+    paths = []
+    for f in schema:
+        if pa.types.is_dictionary(f.type):
+            paths.append(f.name)
+        elif pa.types.is_list(f.type) and pa.types.is_dictionary(f.type.value_type):
+            paths.append(f"{f.name}.list.{f.type.value_field.name}")
+    return paths
 
 
 def _band_name(minutes: float) -> str:
@@ -403,7 +478,7 @@ def compute_access(
     np.cumsum(np.bincount(or_owner, minlength=kept.size), out=or_ptr[1:])
 
     o_ok = opts.snapped.ok
-    out_cat = outl["category"].map(cat_index).to_numpy(dtype=np.int64)
+    out_cat = pd.Index(list(cat_index)).get_indexer(outl["category"]).astype(np.int64)
     counts, knn_d, knn_o = _search_all(
         network,
         (or_ptr, or_edge, or_offset, or_access),
@@ -433,8 +508,13 @@ def compute_access(
     )
 
     excluded = _excluded(res_pts, opts, res_ok, o_ok, max_snap_m)
-    res_frame = _with_snap(residences, res_pts.snapped, res_ok, max_snap_m)
-    out_frame = _with_snap(outl, opts.snapped, o_ok, max_snap_m)
+
+    def res_frame() -> gpd.GeoDataFrame:
+        return _with_snap(residences, res_pts.snapped, res_ok, max_snap_m)
+
+    def out_frame() -> gpd.GeoDataFrame:
+        return _with_snap(outl, opts.snapped, o_ok, max_snap_m)
+
     if excluded.shape[0]:
         log.warning(
             "%d points left out (no walkable edge within %.0f m); see 'excluded'",
@@ -486,7 +566,7 @@ def node_access(
         offset.astype(np.float64),
         np.zeros(network.n_nodes),
     )
-    out_cat = outl["category"].map(cat_index).to_numpy(dtype=np.int64)
+    out_cat = pd.Index(list(cat_index)).get_indexer(outl["category"]).astype(np.int64)
     counts, knn_d, _ = _search_all(
         network,
         origins,
@@ -547,9 +627,11 @@ def _search_all(
     edge_u = network.edge_u.astype(np.int64)
     edge_v = network.edge_v.astype(np.int64)
     edge_len = network.edge_length.astype(np.float64)
-    counts = np.zeros((n_groups, n_cat, bands_m.size), dtype=np.int32)
-    knn_d = np.full((n_groups, n_cat, k), np.inf)
-    knn_o = np.full((n_groups, n_cat, k), -1, dtype=np.int64)
+    # the kernel writes every entry of its rows (in its threads, so the pages are touched in
+    # parallel too)
+    counts = np.empty((n_groups, n_cat, bands_m.size), dtype=np.int32)
+    knn_d = np.empty((n_groups, n_cat, k))
+    knn_o = np.empty((n_groups, n_cat, k), dtype=np.int64)
     cutoff = float(bands_m[-1])
 
     def work(span: tuple[int, int]) -> int:
@@ -628,22 +710,18 @@ def _build_table(
 
     flat_d = knn_d.reshape(rows, k)
     flat_o = knn_o.reshape(rows, k)
-    nearest = flat_d[:, 0]
-    reached = np.isfinite(nearest)
-    nearest_m = pa.array(np.where(reached, nearest, np.nan), mask=~reached)
-    nearest_min = pa.array(np.where(reached, nearest / speed, np.nan), mask=~reached)
-    first = flat_o[:, 0]
-    nearest_id = pa.DictionaryArray.from_arrays(
-        pa.array(np.where(first >= 0, first, 0).astype(np.int32), mask=first < 0), out_arr
-    )
-    valid = flat_o >= 0
-    offsets = np.zeros(rows + 1, dtype=np.int32)
-    np.cumsum(valid.sum(axis=1), out=offsets[1:])
+    nearest = np.ascontiguousarray(flat_d[:, 0])
+    unreached = ~np.isfinite(nearest)
+    nearest_m = pa.array(nearest, mask=unreached)
+    nearest_min = pa.array(nearest / speed, mask=unreached)
+    first = flat_o[:, 0].astype(np.int32)
+    nearest_id = pa.DictionaryArray.from_arrays(pa.array(first, mask=unreached), out_arr)
+    offsets, knn_idx, knn_dist = compact_knn(flat_d, flat_o)
+    offsets_arr = pa.array(offsets)
     knn_ids = pa.ListArray.from_arrays(
-        pa.array(offsets),
-        pa.DictionaryArray.from_arrays(pa.array(flat_o[valid].astype(np.int32)), out_arr),
+        offsets_arr, pa.DictionaryArray.from_arrays(pa.array(knn_idx), out_arr)
     )
-    knn_m = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat_d[valid]))
+    knn_m = pa.ListArray.from_arrays(offsets_arr, pa.array(knn_dist))
 
     columns: dict[str, pa.Array] = {
         "residence_id": pa.DictionaryArray.from_arrays(

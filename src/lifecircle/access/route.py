@@ -27,59 +27,13 @@ import pyproj
 import shapely
 from numba import njit
 
-from lifecircle.access._kernels import _heap_pop, _heap_push, snap_grid
+from lifecircle.access._kernels import _heap_pop, _heap_push, snap_grid, tree_search
 from lifecircle.access._snap import Snapped, _segment_grid, snap_points
 from lifecircle.access.engine import DEFAULT_MAX_SNAP_M, _check_network
 from lifecircle.errors import InputError, Problem
 from lifecircle.network import WalkNetwork
 
 __all__ = ["NetworkRouter", "Route", "SearchTree", "Targets", "walking_route"]
-
-
-@njit(cache=True, nogil=True)
-def _tree_search(
-    seeds_node: np.ndarray,
-    seeds_dist: np.ndarray,
-    indptr: np.ndarray,
-    nbr: np.ndarray,
-    hedge: np.ndarray,
-    hw: np.ndarray,
-    cutoff: float,
-    dist: np.ndarray,
-    pred_edge: np.ndarray,
-) -> int:
-    """Dijkstra from seeds up to ``cutoff`` recording each node's predecessor edge.
-
-    ``dist`` must be all ``inf`` and ``pred_edge`` all ``-1`` on entry; a node reached straight
-    from its seed keeps ``pred_edge == -1``.  Returns the number of settled nodes.
-    """
-    n_seeds = seeds_node.shape[0]
-    hk = np.empty(nbr.shape[0] + n_seeds + 1)
-    hv = np.empty(nbr.shape[0] + n_seeds + 1, dtype=np.int64)
-    size = 0
-    for i in range(n_seeds):
-        x = seeds_node[i]
-        d = seeds_dist[i]
-        if d <= cutoff and d < dist[x]:
-            dist[x] = d
-            pred_edge[x] = -1
-            size = _heap_push(hk, hv, size, d, x)
-    settled = 0
-    while size > 0:
-        d = hk[0]
-        x = hv[0]
-        size = _heap_pop(hk, hv, size)
-        if d > dist[x]:
-            continue
-        settled += 1
-        for h in range(indptr[x], indptr[x + 1]):
-            y = nbr[h]
-            nd = d + hw[h]
-            if nd < dist[y] and nd <= cutoff:
-                dist[y] = nd
-                pred_edge[y] = hedge[h]
-                size = _heap_push(hk, hv, size, nd, y)
-    return settled
 
 
 @njit(cache=True, inline="always")
@@ -502,7 +456,7 @@ class NetworkRouter:
         seeds = np.array([self._u[e0], self._v[e0]], dtype=np.int64)
         seed_d = np.array([a + s, a + self._len[e0] - s])
         indptr, nbr, hedge, hw = self._csr
-        kernel: Any = _tree_search  # a numba dispatcher
+        kernel: Any = tree_search  # a numba dispatcher
         kernel(seeds, seed_d, indptr, nbr, hedge, hw, float(cutoff_m), dist, pred)
         return SearchTree(float(x), float(y), e0, s, a, float(cutoff_m), dist, pred)
 

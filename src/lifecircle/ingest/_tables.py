@@ -28,6 +28,7 @@ import pyproj
 import shapely
 
 from lifecircle.errors import InputError, Problem, Problems
+from lifecircle.geo import project_xy
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -698,6 +699,7 @@ def _geometry_coordinates(
     table: RawTable, geom: gpd.GeoSeries, crs: str, problems: Problems
 ) -> Coordinates | None:
     src_crs = table.geometry_crs
+    projected = None
     if src_crs is not None and not _is_wgs84_like(src_crs):
         if crs != "wgs84":
             problems.add(
@@ -708,7 +710,10 @@ def _geometry_coordinates(
                 "coordinates as degrees without a CRS",
             )
             return None
-        geom = geom.to_crs(4326)
+        if shapely.get_type_id(np.asarray(geom.array, dtype=object)).max(initial=0) > 0:
+            geom = geom.to_crs(4326)  # lines or polygons: their shapes are reprojected
+        else:
+            projected = src_crs  # points: only their coordinate arrays, below
     values = np.asarray(geom.array, dtype=object)
     empty = np.asarray(shapely.is_missing(values) | shapely.is_empty(values), dtype=bool)
     types = shapely.get_type_id(values)
@@ -723,6 +728,8 @@ def _geometry_coordinates(
     if ok.any():
         lon[ok] = shapely.get_x(points[ok])
         lat[ok] = shapely.get_y(points[ok])
+        if projected is not None:
+            lon[ok], lat[ok] = project_xy(lon[ok], lat[ok], projected, 4326)
     footprint = _select(values, polygonal & ~empty) if polygonal.any() else None
     return Coordinates(lon, lat, None, None, footprint)
 
@@ -907,10 +914,9 @@ def _id_strings(values: pd.Series) -> np.ndarray:
             return np.array(
                 [str(int(v)) if f else "" for v, f in zip(arr, fin, strict=True)], dtype=object
             )
-    return np.array(
-        ["" if pd.isna(v) else str(v).strip() for v in values.to_numpy(dtype=object)],
-        dtype=object,
-    )
+    text = _stripped(values)
+    text[text == None] = ""  # noqa: E711 - element-wise
+    return text
 
 
 def check_unique(
@@ -954,15 +960,25 @@ def text_column(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     """Object array of stripped ``str`` or ``None`` (for missing cells or no column)."""
     if column is None:
         return np.full(len(frame), None, dtype=object)
-    values = frame[column].to_numpy(dtype=object)
-    out = np.full(len(values), None, dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        t = str(v).strip()
-        if t:
-            out[i] = t
-    return out
+    text = _stripped(frame[column])
+    text[text == ""] = None
+    return text
+
+
+def _stripped(values: pd.Series) -> np.ndarray:
+    """Object array: each cell as ``str`` with surrounding white space removed, ``None`` where
+    missing.  Text columns are trimmed by Arrow, at once; other columns cell by cell."""
+    if isinstance(values.dtype, pd.StringDtype | pd.ArrowDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(values, from_pandas=True)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return pc.utf8_trim_whitespace(arr).to_numpy(zero_copy_only=False).astype(object)
+    return np.array(
+        [None if pd.isna(v) else str(v).strip() for v in values.to_numpy(dtype=object)],
+        dtype=object,
+    )
 
 
 # --------------------------------------------------------------------------------------------

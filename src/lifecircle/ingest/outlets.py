@@ -288,7 +288,8 @@ def _col(classified: pd.DataFrame | None, name: str, keep: np.ndarray) -> np.nda
     if classified is None or name not in classified.columns:
         return np.full(n, None, dtype=object)
     values = classified[name].to_numpy(dtype=object)[keep]
-    return np.array([None if pd.isna(v) else v for v in values], dtype=object)
+    values[pd.isna(values)] = None
+    return values
 
 
 def _is_chain(

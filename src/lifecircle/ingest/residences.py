@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from lifecircle.errors import InputError, Problem
 from lifecircle.ingest import _tables as t
@@ -366,7 +367,8 @@ def _kinds(frame: pd.DataFrame, kind: str | None, pbf: bool) -> np.ndarray:
 
 def _log_summary(result: gpd.GeoDataFrame, file: str, declared: str) -> None:
     known = result["households"].notna()
-    xy = result.geometry.x.round(7).astype(str) + "," + result.geometry.y.round(7).astype(str)
+    values = np.asarray(result.geometry.array)
+    xy = pd.DataFrame({"x": shapely.get_x(values).round(7), "y": shapely.get_y(values).round(7)})
     shared = int(xy.duplicated(keep=False).sum())
     if shared:
         logger.warning(

@@ -444,7 +444,11 @@ def _match_keywords(
     allowed = np.array(
         [[spec is None or r.category in spec for r in rules] for spec in refine], dtype=bool
     )
-    text = _text(names)
+    # only the names of the rows still open are read (none when every row has a category)
+    where = np.flatnonzero(open_rows & allowed[src_spec].any(axis=1))
+    if where.size == 0:
+        return
+    text = _text(names.iloc[where])
     folded = text.str.casefold()
     # A bracketed branch suffix names a place (1点点(虹口足球场店)), not the trade: match the
     # name without it, unless nothing else is left.
@@ -452,13 +456,15 @@ def _match_keywords(
     folded = bare.where(bare.notna() & (bare != ""), folded)
     arr = pa.array(folded.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     arr = pc.fill_null(arr, "")
-    pending = open_rows & allowed[src_spec].any(axis=1) & (text.notna().to_numpy())
+    pending = np.array(text.notna().to_numpy(), dtype=bool)  # positions in ``where``
+    spec = src_spec[where]
     for r, rule in enumerate(rules):
-        cand = pending & allowed[src_spec, r]
+        cand = pending & allowed[spec, r]
         if not cand.any():
             continue
-        rows = np.flatnonzero(cand)
-        sub = arr.take(pa.array(rows))
+        local = np.flatnonzero(cand)
+        rows = where[local]
+        sub = arr.take(pa.array(local))
         hit = pc.match_substring_regex(sub, pattern=rule.include).to_numpy(zero_copy_only=False)
         if rule.exclude is not None and hit.any():
             hit &= ~pc.match_substring_regex(sub, pattern=rule.exclude).to_numpy(
@@ -471,7 +477,7 @@ def _match_keywords(
         words = matched.field("kw").to_numpy(zero_copy_only=False)
         kw_cat[hit_rows] = rule.category
         kw_rule[hit_rows] = np.char.add("keyword:", words.astype(str)).astype(object)
-        pending[hit_rows] = False
+        pending[local[hit]] = False
 
 
 def unclassified_report(
