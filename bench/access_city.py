@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -263,31 +264,37 @@ def run(args: argparse.Namespace) -> None:
     ]
     if args.profile:
         cli = [py, "-m", "cProfile", "-o", str(work / "lifecircle.prof"), *cli[1:]]
-    print("running:", " ".join(cli), file=sys.stderr, flush=True)
-    proc = run_child(cli)
-    peak = json.loads((work / "peak_lifecircle.json").read_text())
-    result["lifecircle"] = {
-        "command": "lifecircle access --network tiled.gpkg --outlets outlets.parquet "
-        "--residences residences.parquet --formats parquet --out DIR",
-        "rc": proc["rc"],
-        "process_wall_s": proc["wall_s"],
-        "cpu_user_s": proc["user_s"],
-        "cpu_sys_s": proc["sys_s"],
-        "peak_rss_mib": peak["vmhwm_mib"],
-        "rows": _parquet_rows(cli_out / "access.parquet") if proc["rc"] == 0 else None,
-        "log": _log_lines(str(proc["stderr"])),
-    }
-    print(
-        json.dumps({k: v for k, v in result["lifecircle"].items() if k != "log"}),
-        file=sys.stderr,
-        flush=True,
-    )
-    if proc["rc"]:
-        print(proc["stderr"], file=sys.stderr)
-    if not args.no_pandana:
-        job = [py, str(BENCH / "_pandana_job.py"), str(work)]
-        print("running:", " ".join(job), file=sys.stderr, flush=True)
+    job = [py, str(BENCH / "_pandana_job.py"), str(work)]
+    walls: dict[str, list[float]] = {"lifecircle": [], "pandana": []}
+    for rep in range(args.repeat):  # alternating, so that machine noise hits both alike
+        print(f"run {rep + 1}/{args.repeat}:", " ".join(cli), file=sys.stderr, flush=True)
+        proc = run_child(cli)
+        walls["lifecircle"].append(float(proc["wall_s"]))  # type: ignore[arg-type]
+        peak = json.loads((work / "peak_lifecircle.json").read_text())
+        result["lifecircle"] = {
+            "command": "lifecircle access --network tiled.gpkg --outlets outlets.parquet "
+            "--residences residences.parquet --formats parquet --out DIR",
+            "rc": proc["rc"],
+            "process_wall_s": proc["wall_s"],
+            "cpu_user_s": proc["user_s"],
+            "cpu_sys_s": proc["sys_s"],
+            "peak_rss_mib": peak["vmhwm_mib"],
+            "rows": _parquet_rows(cli_out / "access.parquet") if proc["rc"] == 0 else None,
+            "log": _log_lines(str(proc["stderr"])),
+        }
+        print(
+            json.dumps({k: v for k, v in result["lifecircle"].items() if k != "log"}),
+            file=sys.stderr,
+            flush=True,
+        )
+        if proc["rc"]:
+            print(proc["stderr"], file=sys.stderr)
+            break
+        if args.no_pandana:
+            continue
+        print(f"run {rep + 1}/{args.repeat}:", " ".join(job), file=sys.stderr, flush=True)
         proc = run_child(job)
+        walls["pandana"].append(float(proc["wall_s"]))  # type: ignore[arg-type]
         pj = last_json(str(proc["stdout"])) if proc["rc"] == 0 else {}
         result["pandana"] = {
             "rc": proc["rc"],
@@ -298,12 +305,15 @@ def run(args: argparse.Namespace) -> None:
         }
         if proc["rc"]:
             result["pandana"]["stderr_tail"] = str(proc["stderr"])[-3000:]
+            break
         print(json.dumps(result["pandana"]), file=sys.stderr, flush=True)
-        if proc["rc"] == 0 and result["lifecircle"]["rc"] == 0:
-            result["ratio_pandana_over_lifecircle"] = (
-                result["pandana"]["process_wall_s"] / result["lifecircle"]["process_wall_s"]
-            )
-            result["agreement_sample"] = agreement_sample(work, cli_out)
+    # the last run's details above; every run's wall time and the medians here
+    result["process_wall_s_runs"] = walls
+    medians = {tool: statistics.median(w) for tool, w in walls.items() if w}
+    result["process_wall_s_median"] = medians
+    if "pandana" in medians and "lifecircle" in medians:
+        result["ratio_pandana_over_lifecircle"] = medians["pandana"] / medians["lifecircle"]
+        result["agreement_sample"] = agreement_sample(work, cli_out)
     result["load_average_end"] = load_average()
     dump(args.json, result)
 
@@ -354,6 +364,7 @@ def main() -> None:
     r.add_argument("--work", required=True)
     r.add_argument("--json")
     r.add_argument("--no-pandana", action="store_true")
+    r.add_argument("--repeat", type=int, default=1, help="runs of each process (median)")
     r.add_argument("--profile", action="store_true", help="run the CLI under cProfile")
     r.add_argument("--verbose", action="store_true", help="pass -v to the CLI (phase logs)")
     args = parser.parse_args()
