@@ -912,7 +912,8 @@ def _coverage_summary(table: Any) -> dict[str, Any]:
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="服务进程数（建议等于 CPU 核数）/ server processes (as many as CPU cores for production).",
+    help="服务进程数（建议等于 CPU 核数；意外退出的进程会自动重启）/ server processes (as many as "
+    "CPU cores for production; one that dies is replaced).",
 )
 def serve(
     host: str,
