@@ -326,3 +326,23 @@ def test_headline_falls_back_when_the_changes_mix_categories(planner: tuple[Api,
     assert out["kpi"] == "households_basic_or_better" and out["unit"] == "share"
     assert [c["outlet_id"] for c in out["changes"]] == ["scenario/1", "scenario/2"]
     assert np.isfinite(out["before"]) and np.isfinite(out["after"])
+
+
+def test_closing_an_outlet_as_the_planner_form_sends_it(planner: tuple[Api, dict]) -> None:
+    """The form's "关闭网点" payload: the city's only food market closes, its coverage drops to 0."""
+    api, headers = planner
+    outlets = api.city.outlets
+    only = outlets.loc[outlets["category"] == "wet_market", "outlet_id"].astype(str)
+    assert len(only) == 1
+    body = {"name": "关闭菜市场", "changes": [{"op": "remove_outlet", "outlet_id": only.iloc[0]}]}
+    r = api.client.post("/api/scenarios", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["changes"] == body["changes"]
+    assert [s["op"] for s in out["steps"]] == ["remove_outlet"]
+    assert out["kpi"] == "households_covered:wet_market"
+    assert out["before"] > 0 and out["after"] == 0
+    assert out["circles_upgraded"] == 0
+    assert len(api.city.outlets) == len(outlets)  # the served city keeps it
+    listed = next(s for s in api.client.get("/api/scenarios").json() if s["id"] == out["id"])
+    assert listed["after"] == 0 and listed["n_changes"] == 1

@@ -32,6 +32,27 @@ def planner(browser: Any, js_errors: PageErrors, live_server: str) -> Iterator[A
     page.context.close()
 
 
+def _click_map(page: Any, lat: float, lon: float) -> None:
+    """Zoom the dashboard map to a point and click it with the mouse."""
+    point = page.evaluate(
+        "([lat, lon]) => { LC.map.setView([lat, lon], 17, {animate: false});"
+        " const p = LC.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [lat, lon],
+    )
+    box = page.locator("#dash-map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+
+
+def _run_scenario(page: Any, name: str) -> tuple[Any, float, float]:
+    """Run the scenario in the form; its row in the list and the KPI before and after."""
+    page.click("#scen-run")
+    page.wait_for_selector("#scen-status.status-ok", timeout=120_000)
+    row = page.locator(f"#scen-table tr[data-scenario='{name}']")
+    row.wait_for()
+    before, after = (float(c.rstrip("%")) for c in row.locator("td.num").all_inner_texts()[:2])
+    return row, before, after
+
+
 def test_planner_tries_a_food_market_and_reads_before_and_after(
     planner: Any, js_errors: PageErrors
 ) -> None:
@@ -41,13 +62,7 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     page.select_option("#scen-category", "wet_market")
     page.click("#scen-pick")
     assert page.get_attribute("#scen-pick", "aria-pressed") == "true"
-    point = page.evaluate(
-        "([lat, lon]) => { LC.map.setView([lat, lon], 17, {animate: false});"
-        " const p = LC.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
-        [LAT, LON],
-    )
-    box = page.locator("#dash-map").bounding_box()
-    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    _click_map(page, LAT, LON)
     # the click placed the point (a circle under it did not open its survey page)
     assert page.url.endswith("/planner")
     assert page.get_attribute("#scen-pick", "aria-pressed") == "false"
@@ -55,14 +70,9 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     assert float(page.input_value("#scen-lat")) == pytest.approx(LAT, abs=2e-5)
     page.wait_for_selector(".lc-pick", state="attached")
 
-    page.click("#scen-run")
-    page.wait_for_selector("#scen-status.status-ok", timeout=120_000)
-    row = page.locator(f"#scen-table tr[data-scenario='{NAME}']")
-    row.wait_for()
-    cells = row.locator("td.num").all_inner_texts()
-    before, after = (float(c.rstrip("%")) for c in cells[:2])
+    row, before, after = _run_scenario(page, NAME)
     assert after > before  # the share of households with a food market within 10 minutes
-    assert re.fullmatch(r"\d+ → \d+", cells[2])
+    assert re.fullmatch(r"\d+ → \d+", row.locator("td.num").all_inner_texts()[2])
     assert "菜市场步行10分钟覆盖户数占比" in row.inner_text()
     detail = page.locator("#scen-detail")
     detail.wait_for()
@@ -74,6 +84,37 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     # English labels, then delete it
     page.click("#lang-toggle")
     assert "Households with Wet market / food market within walking distance" in row.inner_text()
+    row.locator("button.btn-danger").click()
+    row.wait_for(state="detached")
+    page.click("#lang-toggle")
+    assert not js_errors, js_errors
+
+
+def test_planner_closes_an_outlet_picked_on_the_map(planner: Any, js_errors: PageErrors) -> None:
+    page = planner
+    page.wait_for_selector("#scen-table caption, #scen-table tbody")
+    name = f"关闭菜市场 {int(time.time() * 1000) % 10_000_000}"
+    page.fill("#scen-name", name)
+    page.select_option("#scen-op", "remove_outlet")
+    assert page.is_hidden("#scen-category") and page.is_visible("#scen-outlet")
+    # the sample city's only food market: click the map next to it
+    market = page.evaluate(
+        "() => LC.get('/api/outlets?category=wet_market').then(r => r.data.features[0])"
+    )
+    lon, lat = market["geometry"]["coordinates"]
+    page.click("#scen-pick")
+    _click_map(page, lat, lon)
+    page.wait_for_function(f"document.getElementById('scen-outlet').value === {market['id']!r}")
+    assert market["id"] in page.inner_text("#scen-outlet-name")
+    assert page.url.endswith("/planner")
+
+    row, before, after = _run_scenario(page, name)
+    assert before > 0 and after == 0  # no food market left in the city
+    detail = page.locator("#scen-detail")
+    detail.wait_for()
+    assert name in detail.inner_text() and "全市指标变化" in detail.inner_text()
+    page.click("#lang-toggle")
+    assert page.inner_text("#scen-op option[value='remove_outlet']") == "Close an outlet"
     row.locator("button.btn-danger").click()
     row.wait_for(state="detached")
     page.click("#lang-toggle")

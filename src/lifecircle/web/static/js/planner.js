@@ -370,7 +370,7 @@
     });
   }
 
-  /* ---------- scenarios (规划方案): an outlet of one 业态 at a point, before/after ---------- */
+  /* ---------- scenarios (规划方案): open an outlet of one 业态 at a point or close one, before/after ---------- */
   function scenKpiLabel(kpi, kpiZh) {
     var prefix = "households_covered:";
     if (String(kpi).indexOf(prefix) === 0) {
@@ -504,7 +504,7 @@
     $("scen-pick").setAttribute("aria-pressed", scen.picking ? "true" : "false");
     if (state.map) state.map.getContainer().classList.toggle("picking", scen.picking);
     if (scen.picking) {
-      LC.status($("scen-status"), LC.t("pl.scen_picking"), "info");
+      LC.status($("scen-status"), LC.t(scenOp() === "remove_outlet" ? "pl.scen_picking_outlet" : "pl.scen_picking"), "info");
       $("dash-map").scrollIntoView({ block: "center" });
     }
   }
@@ -517,6 +517,38 @@
     if (pan) state.map.panTo([lat, lon]);
   }
 
+  function scenOp() { return $("scen-op").value; }
+
+  function setScenOp() {
+    var remove = scenOp() === "remove_outlet";
+    $("scen-add").hidden = remove;
+    $("scen-coords").hidden = remove;
+    $("scen-remove").hidden = !remove;
+    if (scen.marker && state.map) { state.map.removeLayer(scen.marker); scen.marker = null; }
+  }
+
+  /* the outlet nearest to a map click (within about 200 m), for "close an outlet" */
+  function pickOutletNear(lat, lon) {
+    var d = 0.002;
+    var bbox = [lon - 2 * d, lat - d, lon + 2 * d, lat + d].map(function (v) { return v.toFixed(6); }).join(",");
+    return LC.get("/api/outlets?limit=500&bbox=" + bbox).then(function (r) {
+      var best = null;
+      var bestD = Infinity;
+      ((r.ok && r.data && r.data.features) || []).forEach(function (f) {
+        var c = f.geometry.coordinates;
+        var dd = Math.pow((c[0] - lon) * Math.cos(lat * Math.PI / 180), 2) + Math.pow(c[1] - lat, 2);
+        if (dd < bestD) { bestD = dd; best = f; }
+      });
+      if (!best) { LC.status($("scen-status"), LC.t("pl.scen_no_outlet_near"), "error"); return; }
+      var p = best.properties;
+      $("scen-outlet").value = best.id;
+      $("scen-outlet-name").textContent = (p.name || best.id) + " · " + LC.catName(p.category) + " · " + best.id;
+      var c = best.geometry.coordinates;
+      scen.marker = LC.placeMarker(state.map, scen.marker, c[1], c[0], p.name || best.id, pickOutletNear);
+      LC.status($("scen-status"), "", "info");
+    });
+  }
+
   function scenPointFromInputs() {
     var lat = parseFloat($("scen-lat").value);
     var lon = parseFloat($("scen-lon").value);
@@ -527,10 +559,20 @@
     ev.preventDefault();
     var status = $("scen-status");
     var name = $("scen-name").value.trim();
+    var change;
+    if (scenOp() === "remove_outlet") {
+      var outletId = $("scen-outlet").value.trim();
+      if (!name || !outletId) {
+        LC.status(status, LC.t("pl.scen_missing_outlet"), "error");
+        (!name ? $("scen-name") : $("scen-outlet")).focus();
+        return;
+      }
+      change = { op: "remove_outlet", outlet_id: outletId };
+    }
     var category = $("scen-category").value;
     var lon = parseFloat($("scen-lon").value);
     var lat = parseFloat($("scen-lat").value);
-    if (!name || !category || !isFinite(lon) || !isFinite(lat)) {
+    if (!change && (!name || !category || !isFinite(lon) || !isFinite(lat))) {
       LC.status(status, LC.t("pl.scen_missing"), "error");
       (!name ? $("scen-name") : !category ? $("scen-category") : $("scen-pick")).focus();
       return;
@@ -539,7 +581,7 @@
     button.disabled = true;
     setPicking(false);
     LC.status(status, LC.t("pl.scen_running"), "info");
-    var body = { name: name, changes: [{ op: "add_outlet", category: category, lon: lon, lat: lat }] };
+    var body = { name: name, changes: [change || { op: "add_outlet", category: category, lon: lon, lat: lat }] };
     LC.api("POST", "/api/scenarios", body).then(function (r) {
       button.disabled = false;
       if (!r.ok) { LC.status(status, r.message, "error"); return; }
@@ -639,7 +681,8 @@
       LC.map = made.map;  /* handle for the browser tests and the console */
       made.map.on("click", function (ev) {
         if (!scen.picking) return;
-        setScenPoint(ev.latlng.lat, ev.latlng.lng, false);
+        if (scenOp() === "remove_outlet") pickOutletNear(ev.latlng.lat, ev.latlng.lng);
+        else setScenPoint(ev.latlng.lat, ev.latlng.lng, false);
         setPicking(false);
         LC.status($("scen-status"), "", "info");
       });
@@ -651,6 +694,8 @@
 
   $("blind-category").addEventListener("change", loadBlindSpots);
   $("scen-form").addEventListener("submit", submitScenario);
+  $("scen-op").addEventListener("change", setScenOp);
+  $("scen-outlet").addEventListener("input", function () { $("scen-outlet-name").textContent = ""; });
   $("scen-pick").addEventListener("click", function () { setPicking(!scen.picking); });
   $("scen-lon").addEventListener("change", scenPointFromInputs);
   $("scen-lat").addEventListener("change", scenPointFromInputs);
