@@ -132,9 +132,37 @@ def test_the_served_city_is_left_as_it_is(planner: tuple[Api, dict]) -> None:
     assert api.client.get("/api/outlets/P-1").status_code == 404
 
 
+def test_a_street_closed_by_a_point_is_the_nearest_street(planner: tuple[Api, dict]) -> None:
+    api, headers = planner
+    network = api.city.network
+    # the nearest street segment to the point, by plain shapely distances to every edge
+    edges = network.edges_gdf()
+    point = gpd.GeoSeries([shapely.Point(LON, LAT)], crs=4326).to_crs(network.crs).iat[0]
+    gaps = edges.distance(point).to_numpy()
+    nearest = int(np.argmin(gaps))
+    assert np.sort(gaps)[1] - gaps[nearest] > 0.01  # no tie: one answer
+
+    by_point = {"name": "封闭街道(点)", "changes": [{"op": "close_edge", "lon": LON, "lat": LAT}]}
+    r = api.client.post("/api/scenarios", json=by_point, headers=headers)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    change = out["changes"][0]
+    assert change["edge"] == nearest and set(change) <= {"op", "edge", "street"}
+    street = edges["name"].iat[nearest] if "name" in edges.columns else None
+    assert change.get("street") == (street if isinstance(street, str) and street else None)
+
+    by_index = {"name": "封闭街道(编号)", "changes": [{"op": "close_edge", "edge": nearest}]}
+    r = api.client.post("/api/scenarios", json=by_index, headers=headers)
+    assert r.status_code == 201, r.text
+    same = r.json()
+    for key in ("headline", "circles", "kpis", "steps"):
+        assert same[key] == out[key], key
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
+        ({"op": "close_edge", "lon": OFF_STREET[0], "lat": OFF_STREET[1]}, "lon/lat"),
         ({"op": "remove_outlet", "outlet_id": "node/does-not-exist"}, "outlet_id"),
         ({"op": "move_outlet", "outlet_id": "nothing", "lon": LON, "lat": LAT}, "outlet_id"),
         ({"op": "add_outlet", "category": "加油站", "lon": LON, "lat": LAT}, "category"),
@@ -182,6 +210,10 @@ def test_other_bad_input(planner: tuple[Api, dict]) -> None:
         {"name": "空", "changes": []},
         {"name": "x", "changes": [{"op": "open_outlet", "outlet_id": "a"}]},
         {"name": "x", "changes": [{"op": "close_edge", "edge": 1, "extra": 1}]},
+        # a street by index or by point, not both, and a point needs lon and lat
+        {"name": "x", "changes": [{"op": "close_edge", "edge": 1, "lon": LON, "lat": LAT}]},
+        {"name": "x", "changes": [{"op": "close_edge", "lon": LON}]},
+        {"name": "x", "changes": [{"op": "close_edge"}]},
         {"name": "  ", "changes": [{"op": "close_edge", "edge": 1}]},
         {
             "name": "x",

@@ -1,5 +1,6 @@
 """The planner dashboard's scenarios (规划方案): pick a point on the map, open an outlet of one
-业态 there, read the before/after in the list and the circles that change; delete it again."""
+业态 there, close an outlet or a street, read the before/after in the list, what was changed and
+the circles that change; delete it again."""
 
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ def _click_map(page: Any, lat: float, lon: float) -> None:
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
 
 
+def _start_scenario(page: Any, prefix: str, op: str) -> str:
+    """Fill the form's name (unique) and kind of change; return the name."""
+    page.wait_for_selector("#scen-table caption, #scen-table tbody")
+    name = f"{prefix} {int(time.time() * 1000) % 10_000_000}"
+    page.fill("#scen-name", name)
+    page.select_option("#scen-op", op)
+    return name
+
+
 def _run_scenario(page: Any, name: str) -> tuple[Any, float, float]:
     """Run the scenario in the form; its row in the list and the KPI before and after."""
     page.click("#scen-run")
@@ -76,7 +86,7 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     assert "菜市场步行10分钟覆盖户数占比" in row.inner_text()
     detail = page.locator("#scen-detail")
     detail.wait_for()
-    assert NAME in detail.inner_text() and "菜市场" in detail.inner_text()
+    assert NAME in detail.inner_text() and "新增网点：菜市场" in detail.inner_text()
     assert "全市指标变化" in detail.inner_text()
     detail.scroll_into_view_if_needed()
     screenshot(page, "planner_scenario")
@@ -92,10 +102,7 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
 
 def test_planner_closes_an_outlet_picked_on_the_map(planner: Any, js_errors: PageErrors) -> None:
     page = planner
-    page.wait_for_selector("#scen-table caption, #scen-table tbody")
-    name = f"关闭菜市场 {int(time.time() * 1000) % 10_000_000}"
-    page.fill("#scen-name", name)
-    page.select_option("#scen-op", "remove_outlet")
+    name = _start_scenario(page, "关闭菜市场", "remove_outlet")
     assert page.is_hidden("#scen-category") and page.is_visible("#scen-outlet")
     # the sample city's only food market: click the map next to it
     market = page.evaluate(
@@ -115,6 +122,30 @@ def test_planner_closes_an_outlet_picked_on_the_map(planner: Any, js_errors: Pag
     assert name in detail.inner_text() and "全市指标变化" in detail.inner_text()
     page.click("#lang-toggle")
     assert page.inner_text("#scen-op option[value='remove_outlet']") == "Close an outlet"
+    row.locator("button.btn-danger").click()
+    row.wait_for(state="detached")
+    page.click("#lang-toggle")
+    assert not js_errors, js_errors
+
+
+def test_planner_closes_a_street_picked_on_the_map(planner: Any, js_errors: PageErrors) -> None:
+    page = planner
+    name = _start_scenario(page, "封闭街道", "close_edge")
+    assert page.is_hidden("#scen-category") and page.is_hidden("#scen-outlet")
+    page.click("#scen-run")  # no point yet: told what is missing, nothing sent
+    assert "街道" in page.inner_text("#scen-status")
+    page.click("#scen-pick")
+    assert "街道" in page.inner_text("#scen-status")
+    _click_map(page, LAT, LON)
+    assert float(page.input_value("#scen-lon")) == pytest.approx(LON, abs=2e-5)
+
+    row, before, after = _run_scenario(page, name)
+    assert after <= before  # a closed street never brings an outlet nearer
+    detail = page.locator("#scen-detail")
+    detail.wait_for()
+    assert re.search(r"封闭街道：.+（路段 \d+）", detail.inner_text())
+    page.click("#lang-toggle")
+    assert re.search(r"Close a street: .+ \(segment \d+\)", detail.inner_text())
     row.locator("button.btn-danger").click()
     row.wait_for(state="detached")
     page.click("#lang-toggle")

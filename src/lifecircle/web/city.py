@@ -619,6 +619,18 @@ class City:
         snap = self.router.snap(x, y)
         return bool(snap.ok[0]), float(snap.access_m[0]) if snap.ok[0] else math.inf
 
+    def street_at(self, lon: float, lat: float) -> tuple[int, str | None] | None:
+        """The walkable street segment nearest to a point (its edge index and street name, if
+        it has one), or None when none is within the snap distance."""
+        x, y = self._to_net(np.array([lon]), np.array([lat]))
+        snap = self.router.snap(x, y)
+        if not snap.ok[0]:
+            return None
+        edge = int(snap.edge[0])
+        attrs = self.network.edge_attrs
+        name = attrs["name"].iat[edge] if "name" in attrs.columns else None
+        return edge, name if isinstance(name, str) and name.strip() else None
+
     def _rebuild_index(self) -> None:
         frame = self.outlets
         known = set(self.catalogue.codes())

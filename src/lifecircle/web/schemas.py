@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BoardPostIn",
@@ -504,11 +504,24 @@ class MoveOutletChangeIn(BaseModel):
 
 
 class CloseEdgeChangeIn(BaseModel):
-    """Close a street segment (``edge``: its index, the ``edge`` property of /api/network)."""
+    """Close a street segment: ``edge`` (its index, the ``edge`` property of /api/network), or
+    ``lon``/``lat`` of a point on the map (the nearest walkable segment within the snap
+    distance is closed)."""
 
     model_config = _IN
     op: Literal["close_edge"]
-    edge: int = Field(ge=0, le=2**31 - 1)
+    edge: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _edge_or_point(self) -> CloseEdgeChangeIn:
+        point = (self.lon is not None, self.lat is not None)
+        if point[0] != point[1]:
+            raise ValueError("给出经度和纬度 / give both lon and lat")
+        if (self.edge is None) == (not point[0]):
+            raise ValueError("给出 edge 或 lon/lat 之一 / give either edge or lon/lat, not both")
+        return self
 
 
 #: One change of a scenario: the dict format of :meth:`lifecircle.plan.whatif.WhatIf.apply`.

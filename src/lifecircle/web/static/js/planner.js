@@ -419,6 +419,14 @@
     table.appendChild(body);
   }
 
+  function changeText(ch) {
+    var at = { lon: Number(ch.lon).toFixed(5), lat: Number(ch.lat).toFixed(5) };
+    if (ch.op === "add_outlet") return LC.t("pl.scen_ch_add", { cat: LC.catName(ch.category), lon: at.lon, lat: at.lat });
+    if (ch.op === "remove_outlet") return LC.t("pl.scen_ch_remove", { id: ch.outlet_id });
+    if (ch.op === "move_outlet") return LC.t("pl.scen_ch_move", { id: ch.outlet_id, lon: at.lon, lat: at.lat });
+    return LC.t("pl.scen_ch_close", { street: ch.street || LC.t("pl.scen_unnamed_street"), edge: ch.edge });
+  }
+
   function renderScenarioDetail(d) {
     var box = $("scen-detail");
     box.innerHTML = "";
@@ -426,6 +434,10 @@
     if (!d) { box.hidden = true; return; }
     box.hidden = false;
     box.appendChild(LC.el("h3", { text: d.name }));
+    box.appendChild(LC.el("p", { class: "fine", text: LC.t("pl.scen_changes") }));
+    box.appendChild(LC.el("ul", { class: "scen-changes small" }, (d.changes || []).map(function (ch) {
+      return LC.el("li", { text: changeText(ch) });
+    })));
     box.appendChild(LC.el("p", { class: "fine", text: scenKpiLabel(d.kpi, d.kpi_zh) + ": " +
       fmtValue(d.before, d.unit) + " → " + fmtValue(d.after, d.unit) }));
     var moved = (d.circles || []).filter(function (c) { return c.grade_changed || c.coverage_changes; });
@@ -504,7 +516,8 @@
     $("scen-pick").setAttribute("aria-pressed", scen.picking ? "true" : "false");
     if (state.map) state.map.getContainer().classList.toggle("picking", scen.picking);
     if (scen.picking) {
-      LC.status($("scen-status"), LC.t(scenOp() === "remove_outlet" ? "pl.scen_picking_outlet" : "pl.scen_picking"), "info");
+      var hint = { remove_outlet: "pl.scen_picking_outlet", close_edge: "pl.scen_picking_street" }[scenOp()];
+      LC.status($("scen-status"), LC.t(hint || "pl.scen_picking"), "info");
       $("dash-map").scrollIntoView({ block: "center" });
     }
   }
@@ -513,7 +526,8 @@
     $("scen-lat").value = lat.toFixed(6);
     $("scen-lon").value = lon.toFixed(6);
     if (!state.map) return;
-    scen.marker = LC.placeMarker(state.map, scen.marker, lat, lon, LC.t("pl.scen_marker"), setScenPoint);
+    var label = LC.t(scenOp() === "close_edge" ? "pl.scen_street_marker" : "pl.scen_marker");
+    scen.marker = LC.placeMarker(state.map, scen.marker, lat, lon, label, setScenPoint);
     if (pan) state.map.panTo([lat, lon]);
   }
 
@@ -521,7 +535,7 @@
 
   function setScenOp() {
     var remove = scenOp() === "remove_outlet";
-    $("scen-add").hidden = remove;
+    $("scen-add").hidden = scenOp() !== "add_outlet";
     $("scen-coords").hidden = remove;
     $("scen-remove").hidden = !remove;
     if (scen.marker && state.map) { state.map.removeLayer(scen.marker); scen.marker = null; }
@@ -572,6 +586,14 @@
     var category = $("scen-category").value;
     var lon = parseFloat($("scen-lon").value);
     var lat = parseFloat($("scen-lat").value);
+    if (scenOp() === "close_edge") {
+      if (!name || !isFinite(lon) || !isFinite(lat)) {
+        LC.status(status, LC.t("pl.scen_missing_street"), "error");
+        (!name ? $("scen-name") : $("scen-pick")).focus();
+        return;
+      }
+      change = { op: "close_edge", lon: lon, lat: lat };  /* the server takes the nearest street */
+    }
     if (!change && (!name || !category || !isFinite(lon) || !isFinite(lat))) {
       LC.status(status, LC.t("pl.scen_missing"), "error");
       (!name ? $("scen-name") : !category ? $("scen-category") : $("scen-pick")).focus();
