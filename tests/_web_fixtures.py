@@ -154,6 +154,22 @@ class Api:
         """Drop the session cookie of this client."""
         self.client.cookies.clear()
 
+    def approved_outlet(self, name: str, lon: float, lat: float, **extra: object) -> dict:
+        """Register a pharmacy (unless ``extra`` says otherwise) as ``merchant`` and approve it as
+        ``planner``; returns the approved submission.  Leaves the client logged out."""
+        headers = self.login("merchant")
+        body = {"name": name, "category": "pharmacy", "lon": lon, "lat": lat, **extra}
+        r = self.client.post("/api/merchant/outlets", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        sub = r.json()
+        self.logout()
+        headers = self.login("planner")
+        r = self.client.post(f"/api/moderation/{sub['id']}/approve", headers=headers)
+        assert r.status_code == 200, r.text
+        self.logout()
+        approved: dict = r.json()
+        return approved
+
 
 def make_api(
     backend: str,

@@ -69,21 +69,6 @@ def _assert_access_matches_a_full_recompute(city: City, category: str) -> None:
         np.testing.assert_array_equal(got_n, want_n)
 
 
-def _new_outlet(api: Api, name: str, lon: float = LON, lat: float = LAT, **extra: object) -> dict:
-    """Register an outlet as ``merchant`` and approve it as ``planner``; returns the submission."""
-    headers = api.login("merchant")
-    body = {"name": name, "category": "pharmacy", "lon": lon, "lat": lat, **extra}
-    r = api.client.post("/api/merchant/outlets", json=body, headers=headers)
-    assert r.status_code == 201, r.text
-    sub = r.json()
-    api.logout()
-    headers = api.login("planner")
-    r = api.client.post(f"/api/moderation/{sub['id']}/approve", headers=headers)
-    assert r.status_code == 200, r.text
-    api.logout()
-    return r.json()
-
-
 # ------------------------------------------------------------------------------------------------
 # City, categories, network
 # ------------------------------------------------------------------------------------------------
@@ -442,7 +427,7 @@ def test_approved_outlet_joins_map_and_access_without_restart(client: Api) -> No
 
 
 def test_update_and_withdraw_by_owner_only(client: Api) -> None:
-    approved = _new_outlet(client, "Muutosapteekki", lon=24.9440, lat=60.1690)
+    approved = client.approved_outlet("Muutosapteekki", lon=24.9440, lat=60.1690)
     oid = approved["outlet_id"]
 
     headers = client.login("merchant2")

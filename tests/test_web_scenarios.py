@@ -288,11 +288,43 @@ def test_scenarios_are_kept_per_city_and_marked_stale_after_outlet_changes(
         city.applied_change_id -= 1
 
 
+def test_a_stale_scenario_is_recomputed_on_the_current_outlets(planner: tuple[Api, dict]) -> None:
+    api, headers = planner
+    c = api.client
+    r = c.post("/api/scenarios", json=_add("重算测试", "pharmacy"), headers=headers)
+    assert r.status_code == 201, r.text
+    old = r.json()
+    # a merchant's pharmacy next to the point is approved: the scenario's figures are old
+    api.approved_outlet("重算测试药店", LON + 0.0005, LAT)
+    headers = api.login("planner")
+    assert next(s for s in c.get("/api/scenarios").json() if s["id"] == old["id"])["stale"]
+
+    r = c.post(f"/api/scenarios/{old['id']}/recompute", headers=headers)
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["stale"] is False and new["base_change_id"] > old["base_change_id"]
+    assert (new["id"], new["name"], new["changes"]) == (old["id"], old["name"], old["changes"])
+    # the same as the scenario created afresh on today's outlets
+    r = c.post("/api/scenarios", json=_add("重算测试（新建）", "pharmacy"), headers=headers)
+    fresh = r.json()
+    for key in ("headline", "circles", "kpis", "steps"):
+        assert new[key] == fresh[key], key
+    assert new["headline"]["before"] > old["headline"]["before"]  # the approved pharmacy counts
+    assert c.get(f"/api/scenarios/{old['id']}").json() == new
+
+    # only planners, with the CSRF header, on a scenario of the city
+    assert c.post(f"/api/scenarios/{old['id']}/recompute").status_code == 403
+    assert c.post("/api/scenarios/999999/recompute", headers=headers).status_code == 404
+    api.logout()
+    assert c.post(f"/api/scenarios/{old['id']}/recompute").status_code == 401
+
+
 def test_openapi_documents_the_scenarios(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     paths = spec["paths"]
     assert set(paths["/api/scenarios"]) == {"get", "post"}
     assert set(paths["/api/scenarios/{scenario_id}"]) == {"get", "delete"}
+    assert set(paths["/api/scenarios/{scenario_id}/recompute"]) == {"post"}
     post = paths["/api/scenarios"]["post"]
     assert {"201", "401", "403", "409", "422"} <= set(post["responses"])
     schemas = spec["components"]["schemas"]

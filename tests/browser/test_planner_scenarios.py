@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _web import DESKTOP, PLANNER, PageErrors, login, new_page, screenshot, wait_ready
+from _web import DESKTOP, MERCHANT, PLANNER, PageErrors, login, new_page, screenshot, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -149,4 +149,54 @@ def test_planner_closes_a_street_picked_on_the_map(planner: Any, js_errors: Page
     row.locator("button.btn-danger").click()
     row.wait_for(state="detached")
     page.click("#lang-toggle")
+    assert not js_errors, js_errors
+
+
+def test_planner_recomputes_a_scenario_made_stale_by_a_new_outlet(
+    planner: Any, browser: Any, live_server: str, js_errors: PageErrors
+) -> None:
+    page = planner
+    name = f"重新计算 {int(time.time() * 1000) % 10_000_000}"
+    change = {"op": "add_outlet", "category": "bakery", "lon": LON, "lat": LAT}
+    made = page.evaluate(
+        "(body) => LC.api('POST', '/api/scenarios', body).then(r => r.data)",
+        {"name": name, "changes": [change]},
+    )
+    # a merchant registers a bakery (over the API, in a context of its own); the planner
+    # approves it: the scenario's figures are now out of date
+    merchant = browser.new_context()
+    login_r = merchant.request.post(
+        live_server + "/api/auth/login", data={"username": MERCHANT[0], "password": MERCHANT[1]}
+    )
+    csrf = {"X-CSRF-Token": login_r.json()["csrf_token"]}
+    sub = merchant.request.post(
+        live_server + "/api/merchant/outlets", headers=csrf,
+        data={"name": f"重算面包店 {name}", "category": "bakery", "lon": LON, "lat": LAT + 0.0004},
+    ).json()  # fmt: skip
+    merchant.close()
+    approved = page.evaluate(
+        "(id) => LC.api('POST', '/api/moderation/' + id + '/approve').then(r => r.ok)", sub["id"]
+    )
+    assert approved
+    page.reload()
+    wait_ready(page)
+    row = page.locator(f"#scen-table tr[data-scenario='{name}']")
+    row.wait_for()
+    assert "已过时" in row.inner_text()
+    row.scroll_into_view_if_needed()
+    screenshot(page, "planner_scenario_stale")
+    row.locator("button.scen-recompute").click()
+    page.wait_for_selector("#scen-status.status-ok", timeout=120_000)
+    assert name in page.inner_text("#scen-status")
+    row = page.locator(f"#scen-table tr[data-scenario='{name}']")
+    page.wait_for_function(
+        "(n) => { const r = document.querySelector(`#scen-table tr[data-scenario='${n}']`);"
+        " return r && !r.querySelector('.scen-recompute'); }",
+        arg=name,
+    )
+    assert "已过时" not in row.inner_text()
+    before = float(row.locator("td.num").all_inner_texts()[0].rstrip("%"))
+    assert before > made["before"] * 100  # the approved bakery now counts before
+    row.locator("button.btn-danger").click()
+    row.wait_for(state="detached")
     assert not js_errors, js_errors

@@ -612,8 +612,8 @@ class ScenarioSummaryOut(BaseModel):
     circles_upgraded: int = Field(description="Circles whose grade rose")
     circles_downgraded: int = Field(description="Circles whose grade fell")
     stale: bool = Field(
-        description="Outlets were approved or changed since it was computed: create it again "
-        "for figures of the current state"
+        description="Outlets were approved or changed since it was computed: recompute it "
+        "(POST /api/scenarios/{id}/recompute) for figures of the current state"
     )
 
 

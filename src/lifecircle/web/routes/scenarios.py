@@ -7,7 +7,8 @@ the city's outlets with the approved merchant outlets, and the residents' survey
 into the grades, as the dashboard shows them); the result — every circle's grade before and
 after, and the city KPIs that moved — is saved with the changes, so the list reads it back
 without computing again.  A saved scenario is marked ``stale`` once outlets were approved or
-changed after it was computed.
+changed after it was computed; ``POST /api/scenarios/{id}/recompute`` runs it again on the
+current state.
 """
 
 from __future__ import annotations
@@ -205,6 +206,19 @@ def _out(row: SavedScenario, author: User | None, city: City, *, full: bool) -> 
     return out
 
 
+def _compute(row: SavedScenario, city: City, db: DbSession, changes: list[dict[str, Any]]) -> None:
+    """Validate ``changes``, run them on the city's current state and put them, the result and
+    the outlet change it was computed on into ``row`` (not committed)."""
+    base_change_id = city.applied_change_id  # read first: the base is as new or newer
+    graded, key = _graded_with_key(city, db)
+    base = city.whatif_base(graded, key)
+    changes = _validate_changes(city, changes)
+    result = run_scenario(base, Scenario(row.name, changes))
+    row.changes = changes
+    row.summary = _summary(base, result, _headline_kpi(city, base, changes))
+    row.base_change_id = base_change_id
+
+
 def _get(db: DbSession, city: City, scenario_id: int) -> tuple[SavedScenario, User | None]:
     row = db.get(SavedScenario, scenario_id)
     if row is None or row.city != city.key:
@@ -246,20 +260,11 @@ def create_scenario(
     ).first()
     if taken is not None:
         raise ConflictError(f"a scenario named {body.name!r} exists already in {city.name}")
-    base_change_id = city.applied_change_id  # read first: the base is as new or newer
-    graded, key = _graded_with_key(city, db)
-    base = city.whatif_base(graded, key)
-    changes = _validate_changes(city, [ch.model_dump(exclude_none=True) for ch in body.changes])
-    result = run_scenario(base, Scenario(body.name, changes))
+    changes = [ch.model_dump(exclude_none=True) for ch in body.changes]
     row = SavedScenario(
-        city=city.key,
-        name=body.name,
-        description=body.description,
-        changes=changes,
-        summary=_summary(base, result, _headline_kpi(city, base, changes)),
-        base_change_id=base_change_id,
-        created_by=principal.user_id,
+        city=city.key, name=body.name, description=body.description, created_by=principal.user_id
     )
+    _compute(row, city, db, changes)
     db.add(row)
     try:
         db.commit()
@@ -269,6 +274,19 @@ def create_scenario(
             f"a scenario named {body.name!r} exists already in {city.name}"
         ) from None
     return _out(row, db.get(User, principal.user_id), city, full=True)
+
+
+@router.post("/{scenario_id}/recompute", response_model=ScenarioOut)
+def recompute_scenario(
+    scenario_id: ScenarioId, city: CurrentCity, principal: PlannerUser, db: DbSession
+) -> dict[str, Any]:
+    """Run a saved scenario's changes again on the city's current state and save the new
+    figures (for a ``stale`` one: outlets were approved or changed since it was computed).
+    A change that no longer applies (its outlet was closed meanwhile) is a 422 naming it."""
+    row, author = _get(db, city, scenario_id)
+    _compute(row, city, db, [dict(ch) for ch in row.changes or []])
+    db.commit()
+    return _out(row, author, city, full=True)
 
 
 @router.get("/{scenario_id}", response_model=ScenarioOut)

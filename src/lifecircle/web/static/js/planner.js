@@ -409,11 +409,18 @@
         LC.el("td", { class: "num", text: fmtValue(s.before !== undefined ? s.before : s.coverage_before, s.unit) }),
         LC.el("td", { class: "num", text: fmtValue(s.after !== undefined ? s.after : s.coverage_after, s.unit) }),
         LC.el("td", { class: "num", text: basic }),
-        LC.el("td", null, [s.id === undefined ? "" : LC.el("button", {
-          type: "button", class: "btn btn-small btn-danger", text: LC.t("pl.scen_delete"),
-          "aria-label": LC.t("pl.scen_delete") + " " + name,
-          onclick: function () { deleteScenario(s.id, name); }
-        })])
+        LC.el("td", { class: "nowrap" }, s.id === undefined ? [] : [
+          s.stale ? LC.el("button", {
+            type: "button", class: "btn btn-small scen-recompute", text: LC.t("pl.scen_recompute"),
+            "aria-label": LC.t("pl.scen_recompute") + " " + name,
+            onclick: function (ev) { recomputeScenario(s.id, name, ev.currentTarget); }
+          }) : null,
+          LC.el("button", {
+            type: "button", class: "btn btn-small btn-danger", text: LC.t("pl.scen_delete"),
+            "aria-label": LC.t("pl.scen_delete") + " " + name,
+            onclick: function () { deleteScenario(s.id, name); }
+          })
+        ])
       ]));
     });
     table.appendChild(body);
@@ -498,6 +505,18 @@
       if (!r.ok) { LC.status($("scen-status"), r.message, "error"); return; }
       renderScenarioDetail(r.data);
       $("scen-detail").scrollIntoView({ block: "nearest" });
+    });
+  }
+
+  function recomputeScenario(id, name, button) {
+    button.disabled = true;
+    LC.status($("scen-status"), LC.t("pl.scen_running"), "info");
+    return LC.api("POST", "/api/scenarios/" + encodeURIComponent(id) + "/recompute").then(function (r) {
+      button.disabled = false;
+      if (!r.ok) { LC.status($("scen-status"), r.message, "error"); return; }
+      LC.status($("scen-status"), LC.t("pl.scen_recomputed", { name: name }), "ok");
+      renderScenarioDetail(r.data);
+      loadScenarios();
     });
   }
 
