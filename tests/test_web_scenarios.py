@@ -319,6 +319,32 @@ def test_a_stale_scenario_is_recomputed_on_the_current_outlets(planner: tuple[Ap
     assert c.post(f"/api/scenarios/{old['id']}/recompute").status_code == 401
 
 
+def test_recomputing_a_scenario_whose_outlet_was_withdrawn_is_422(
+    planner: tuple[Api, dict],
+) -> None:
+    api, headers = planner
+    c = api.client
+    oid = api.approved_outlet("将撤回的药店", LON, LAT + 0.0005)["outlet_id"]
+    headers = api.login("planner")
+    body = {"name": "关闭将撤回的药店", "changes": [{"op": "remove_outlet", "outlet_id": oid}]}
+    r = c.post("/api/scenarios", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    # the merchant withdraws the outlet and a planner approves it
+    api.logout()
+    merchant = api.login("merchant")
+    withdraw = c.put(f"/api/merchant/outlets/{oid}", json={"active": False}, headers=merchant)
+    api.logout()
+    headers = api.login("planner")
+    assert c.post(f"/api/moderation/{withdraw.json()['id']}/approve", headers=headers).is_success
+
+    r = c.post(f"/api/scenarios/{sid}/recompute", headers=headers)
+    assert r.status_code == 422, r.text
+    assert [p["loc"] for p in r.json()["detail"]] == [[1, "outlet_id"]]
+    kept = c.get(f"/api/scenarios/{sid}").json()  # the saved figures are left as they were
+    assert kept["stale"] is True and kept["changes"] == body["changes"]
+
+
 def test_openapi_documents_the_scenarios(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     paths = spec["paths"]

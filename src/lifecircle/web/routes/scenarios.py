@@ -251,7 +251,8 @@ def create_scenario(
     ``name``, ``is_chain``), ``{"op": "remove_outlet", "outlet_id"}``, ``{"op":
     "move_outlet", "outlet_id", "lon", "lat"}``, ``{"op": "close_edge", "edge"}`` or ``{"op":
     "close_edge", "lon", "lat"}`` (the nearest street segment; saved with its ``edge`` and
-    ``street`` name); applied in order.  Returns every circle's grade before and after and the city KPIs that moved.
+    ``street`` name); applied in order.  Returns every circle's grade before and after and the
+    city KPIs that moved.
     """
     taken = db.execute(
         select(SavedScenario.id).where(
