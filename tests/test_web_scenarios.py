@@ -147,9 +147,12 @@ def test_a_street_closed_by_a_point_is_the_nearest_street(planner: tuple[Api, di
     assert r.status_code == 201, r.text
     out = r.json()
     change = out["changes"][0]
-    assert change["edge"] == nearest and set(change) <= {"op", "edge", "street"}
+    assert change["edge"] == nearest and set(change) <= {"op", "edge", "street", "line"}
     street = edges["name"].iat[nearest] if "name" in edges.columns else None
     assert change.get("street") == (street if isinstance(street, str) and street else None)
+    # its shape in WGS-84, for the map
+    shape = np.asarray(edges.to_crs(4326).geometry.iat[nearest].coords)
+    np.testing.assert_allclose(np.asarray(change["line"]), shape, atol=1e-6)
 
     by_index = {"name": "封闭街道(编号)", "changes": [{"op": "close_edge", "edge": nearest}]}
     r = api.client.post("/api/scenarios", json=by_index, headers=headers)

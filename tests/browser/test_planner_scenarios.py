@@ -87,6 +87,7 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     detail = page.locator("#scen-detail")
     detail.wait_for()
     assert NAME in detail.inner_text() and "新增网点：菜市场" in detail.inner_text()
+    assert page.locator("#dash-map path.scen-outlet").count() == 1
     assert "全市指标变化" in detail.inner_text()
     detail.scroll_into_view_if_needed()
     screenshot(page, "planner_scenario")
@@ -144,10 +145,15 @@ def test_planner_closes_a_street_picked_on_the_map(planner: Any, js_errors: Page
     detail = page.locator("#scen-detail")
     detail.wait_for()
     assert re.search(r"封闭街道：.+（路段 \d+）", detail.inner_text())
+    closed = page.locator("#dash-map path.scen-closed")
+    assert closed.count() == 1  # the closed street drawn on the map
+    page.locator("#dash-map").scroll_into_view_if_needed()
+    screenshot(page, "planner_closed_street")
     page.click("#lang-toggle")
     assert re.search(r"Close a street: .+ \(segment \d+\)", detail.inner_text())
     row.locator("button.btn-danger").click()
     row.wait_for(state="detached")
+    assert closed.count() == 0  # gone with the scenario
     page.click("#lang-toggle")
     assert not js_errors, js_errors
 

@@ -63,6 +63,7 @@ import shapely
 from lifecircle.access.route import NetworkRouter, Targets
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, Assessment
 from lifecircle.errors import InputError, Problem, Problems
+from lifecircle.geo import project_xy
 from lifecircle.web.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -619,17 +620,26 @@ class City:
         snap = self.router.snap(x, y)
         return bool(snap.ok[0]), float(snap.access_m[0]) if snap.ok[0] else math.inf
 
-    def street_at(self, lon: float, lat: float) -> tuple[int, str | None] | None:
-        """The walkable street segment nearest to a point (its edge index and street name, if
-        it has one), or None when none is within the snap distance."""
+    def nearest_edge(self, lon: float, lat: float) -> int | None:
+        """The walkable street segment nearest to a point (its edge index), or None when none
+        is within the snap distance."""
         x, y = self._to_net(np.array([lon]), np.array([lat]))
         snap = self.router.snap(x, y)
-        if not snap.ok[0]:
-            return None
-        edge = int(snap.edge[0])
+        return int(snap.edge[0]) if snap.ok[0] else None
+
+    def street(self, edge: int) -> dict[str, Any]:
+        """A street segment for people: its shape in WGS-84 (``line``, [[lon, lat], …]) and its
+        street name (``street``, left out when it has none)."""
+        coords = shapely.get_coordinates(self.network.edge_geometry[edge])
+        lon, lat = project_xy(coords[:, 0], coords[:, 1], self.network.crs, 4326)
+        out: dict[str, Any] = {
+            "line": np.round(np.column_stack([lon, lat]), 7).tolist(),
+        }
         attrs = self.network.edge_attrs
         name = attrs["name"].iat[edge] if "name" in attrs.columns else None
-        return edge, name if isinstance(name, str) and name.strip() else None
+        if isinstance(name, str) and name.strip():
+            out["street"] = name.strip()
+        return out
 
     def _rebuild_index(self) -> None:
         frame = self.outlets

@@ -65,27 +65,28 @@ def _validate_changes(city: City, changes: list[dict[str, Any]]) -> list[dict[st
     for i, change in enumerate(changes, start=1):
         ch = dict(change)
         op = ch["op"]
-        if op == "close_edge" and "lon" in ch:
-            at = city.street_at(ch.pop("lon"), ch.pop("lat"))
-            if at is None:
+        if op == "close_edge":
+            if "lon" in ch:
+                edge = city.nearest_edge(ch.pop("lon"), ch.pop("lat"))
+                if edge is None:
+                    found.add(
+                        f"no walkable street within {city.max_snap_m:g} m of the point",
+                        row=i,
+                        field="lon/lat",
+                        fix="pick a point on a street (or give the street's edge)",
+                    )
+                else:
+                    ch["edge"] = edge
+            if ch.get("edge", 0) >= city.network.n_edges:
                 found.add(
-                    f"no walkable street within {city.max_snap_m:g} m of the point",
+                    f"edge {ch['edge']} is not an edge of the street network "
+                    f"(0 … {city.network.n_edges - 1})",
                     row=i,
-                    field="lon/lat",
-                    fix="pick a point on a street (or give the street's edge)",
+                    field="edge",
+                    fix="give the edge property of a street of /api/network",
                 )
-                at = (0, None)
-            ch["edge"] = at[0]
-            if at[1] is not None:
-                ch["street"] = at[1]
-        if op == "close_edge" and ch["edge"] >= city.network.n_edges:
-            found.add(
-                f"edge {ch['edge']} is not an edge of the street network "
-                f"(0 … {city.network.n_edges - 1})",
-                row=i,
-                field="edge",
-                fix="give the edge property of a street of /api/network",
-            )
+            elif "edge" in ch:
+                ch.update(city.street(ch["edge"]))  # its shape and name, for the map and list
         exists = ch.get("outlet_id") in known or ch.get("outlet_id") in added
         if op in ("remove_outlet", "move_outlet") and not exists:
             found.add(
@@ -250,8 +251,8 @@ def create_scenario(
     Changes: ``{"op": "add_outlet", "category", "lon", "lat"}`` (optional ``outlet_id``,
     ``name``, ``is_chain``), ``{"op": "remove_outlet", "outlet_id"}``, ``{"op":
     "move_outlet", "outlet_id", "lon", "lat"}``, ``{"op": "close_edge", "edge"}`` or ``{"op":
-    "close_edge", "lon", "lat"}`` (the nearest street segment; saved with its ``edge`` and
-    ``street`` name); applied in order.  Returns every circle's grade before and after and the
+    "close_edge", "lon", "lat"}`` (the nearest street segment; saved with its ``edge``, its
+    ``street`` name and its ``line`` in WGS-84); applied in order.  Returns every circle's grade before and after and the
     city KPIs that moved.
     """
     taken = db.execute(

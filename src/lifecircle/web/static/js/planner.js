@@ -434,10 +434,29 @@
     return LC.t("pl.scen_ch_close", { street: ch.street || LC.t("pl.scen_unnamed_street"), edge: ch.edge });
   }
 
+  /* the shown scenario's changes on the map: closed streets in red, opened or moved outlets */
+  function drawScenarioChanges(d) {
+    var layer = state.layers.scen;
+    if (!layer) return;
+    layer.clearLayers();
+    ((d && d.changes) || []).forEach(function (ch) {
+      var text = changeText(ch);
+      if (ch.op === "close_edge" && ch.line) {
+        L.polyline(ch.line.map(function (p) { return [p[1], p[0]]; }),
+          { color: "#c62828", weight: 7, opacity: 0.85, dashArray: "8 6", className: "scen-closed" })
+          .bindTooltip(text).addTo(layer);
+      } else if ((ch.op === "add_outlet" || ch.op === "move_outlet") && isFinite(ch.lat) && isFinite(ch.lon)) {
+        L.circleMarker([ch.lat, ch.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 0.95, className: "scen-outlet" })
+          .bindTooltip(text).addTo(layer);
+      }
+    });
+  }
+
   function renderScenarioDetail(d) {
     var box = $("scen-detail");
     box.innerHTML = "";
     scen.detail = d;
+    drawScenarioChanges(d);
     if (!d) { box.hidden = true; return; }
     box.hidden = false;
     box.appendChild(LC.el("h3", { text: d.name }));
@@ -729,6 +748,7 @@
       });
       state.layers.circles = L.layerGroup().addTo(made.map);
       state.layers.blind = L.layerGroup().addTo(made.map);
+      state.layers.scen = L.layerGroup().addTo(made.map);
       return loadAll();
     }).then(function () { document.body.dataset.ready = "1"; });
   }
