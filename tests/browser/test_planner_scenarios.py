@@ -16,8 +16,6 @@ pytestmark = pytest.mark.slow
 
 #: Next to a street of the sample city, where a food market is missing.
 LON, LAT = 24.945, 60.17
-#: A unique name, so that reruns against the same server never clash (names are unique).
-NAME = f"试开菜市场 {int(time.time() * 1000) % 10_000_000}"
 
 
 @pytest.fixture
@@ -45,7 +43,8 @@ def _click_map(page: Any, lat: float, lon: float) -> None:
 
 
 def _start_scenario(page: Any, prefix: str, op: str) -> str:
-    """Fill the form's name (unique) and kind of change; return the name."""
+    """Fill the form's name and kind of change; return the name (unique, so that reruns
+    against the same server never clash)."""
     page.wait_for_selector("#scen-table caption, #scen-table tbody")
     name = f"{prefix} {int(time.time() * 1000) % 10_000_000}"
     page.fill("#scen-name", name)
@@ -53,22 +52,29 @@ def _start_scenario(page: Any, prefix: str, op: str) -> str:
     return name
 
 
-def _run_scenario(page: Any, name: str) -> tuple[Any, float, float]:
-    """Run the scenario in the form; its row in the list and the KPI before and after."""
+def _run_scenario(page: Any, name: str) -> tuple[Any, float, float, Any]:
+    """Run the scenario in the form; its row in the list, the KPI before and after, and the
+    detail shown."""
     page.click("#scen-run")
     page.wait_for_selector("#scen-status.status-ok", timeout=120_000)
     row = page.locator(f"#scen-table tr[data-scenario='{name}']")
     row.wait_for()
     before, after = (float(c.rstrip("%")) for c in row.locator("td.num").all_inner_texts()[:2])
-    return row, before, after
+    detail = page.locator("#scen-detail")
+    detail.wait_for()
+    return row, before, after, detail
+
+
+def _delete_scenario(row: Any) -> None:
+    row.locator("button.btn-danger").click()  # the page's confirmation is accepted
+    row.wait_for(state="detached")
 
 
 def test_planner_tries_a_food_market_and_reads_before_and_after(
     planner: Any, js_errors: PageErrors
 ) -> None:
     page = planner
-    page.wait_for_selector("#scen-table caption, #scen-table tbody")
-    page.fill("#scen-name", NAME)
+    name = _start_scenario(page, "试开菜市场", "add_outlet")
     page.select_option("#scen-category", "wet_market")
     page.click("#scen-pick")
     assert page.get_attribute("#scen-pick", "aria-pressed") == "true"
@@ -80,13 +86,11 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     assert float(page.input_value("#scen-lat")) == pytest.approx(LAT, abs=2e-5)
     page.wait_for_selector(".lc-pick", state="attached")
 
-    row, before, after = _run_scenario(page, NAME)
+    row, before, after, detail = _run_scenario(page, name)
     assert after > before  # the share of households with a food market within 10 minutes
     assert re.fullmatch(r"\d+ → \d+", row.locator("td.num").all_inner_texts()[2])
     assert "菜市场步行10分钟覆盖户数占比" in row.inner_text()
-    detail = page.locator("#scen-detail")
-    detail.wait_for()
-    assert NAME in detail.inner_text() and "新增网点：菜市场" in detail.inner_text()
+    assert name in detail.inner_text() and "新增网点：菜市场" in detail.inner_text()
     assert page.locator("#dash-map path.scen-outlet").count() == 1
     assert "全市指标变化" in detail.inner_text()
     detail.scroll_into_view_if_needed()
@@ -95,8 +99,7 @@ def test_planner_tries_a_food_market_and_reads_before_and_after(
     # English labels, then delete it
     page.click("#lang-toggle")
     assert "Households with Wet market / food market within walking distance" in row.inner_text()
-    row.locator("button.btn-danger").click()
-    row.wait_for(state="detached")
+    _delete_scenario(row)
     page.click("#lang-toggle")
     assert not js_errors, js_errors
 
@@ -116,15 +119,12 @@ def test_planner_closes_an_outlet_picked_on_the_map(planner: Any, js_errors: Pag
     assert market["id"] in page.inner_text("#scen-outlet-name")
     assert page.url.endswith("/planner")
 
-    row, before, after = _run_scenario(page, name)
+    row, before, after, detail = _run_scenario(page, name)
     assert before > 0 and after == 0  # no food market left in the city
-    detail = page.locator("#scen-detail")
-    detail.wait_for()
     assert name in detail.inner_text() and "全市指标变化" in detail.inner_text()
     page.click("#lang-toggle")
     assert page.inner_text("#scen-op option[value='remove_outlet']") == "Close an outlet"
-    row.locator("button.btn-danger").click()
-    row.wait_for(state="detached")
+    _delete_scenario(row)
     page.click("#lang-toggle")
     assert not js_errors, js_errors
 
@@ -140,10 +140,8 @@ def test_planner_closes_a_street_picked_on_the_map(planner: Any, js_errors: Page
     _click_map(page, LAT, LON)
     assert float(page.input_value("#scen-lon")) == pytest.approx(LON, abs=2e-5)
 
-    row, before, after = _run_scenario(page, name)
+    row, before, after, detail = _run_scenario(page, name)
     assert after <= before  # a closed street never brings an outlet nearer
-    detail = page.locator("#scen-detail")
-    detail.wait_for()
     assert re.search(r"封闭街道：.+（路段 \d+）", detail.inner_text())
     closed = page.locator("#dash-map path.scen-closed")
     assert closed.count() == 1  # the closed street drawn on the map
@@ -151,8 +149,7 @@ def test_planner_closes_a_street_picked_on_the_map(planner: Any, js_errors: Page
     screenshot(page, "planner_closed_street")
     page.click("#lang-toggle")
     assert re.search(r"Close a street: .+ \(segment \d+\)", detail.inner_text())
-    row.locator("button.btn-danger").click()
-    row.wait_for(state="detached")
+    _delete_scenario(row)
     assert closed.count() == 0  # gone with the scenario
     page.click("#lang-toggle")
     assert not js_errors, js_errors
@@ -203,6 +200,5 @@ def test_planner_recomputes_a_scenario_made_stale_by_a_new_outlet(
     assert "已过时" not in row.inner_text()
     before = float(row.locator("td.num").all_inner_texts()[0].rstrip("%"))
     assert before > made["before"] * 100  # the approved bakery now counts before
-    row.locator("button.btn-danger").click()
-    row.wait_for(state="detached")
+    _delete_scenario(row)
     assert not js_errors, js_errors
