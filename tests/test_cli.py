@@ -141,7 +141,7 @@ def test_assess_with_report_on_xian_within_a_minute(xian_dir, tmp_path: Path):
     assert code == 0, out
     grades = pd.read_csv(tmp_path / "grades.csv")
     assert {"circle_id", "grade", "households", "missing_for_next_grade"} <= set(grades.columns)
-    assert grades["grade"].isin(["基础型", "提升型", "品质型", "未达标"]).all()
+    assert grades["grade"].isin(["基础型", "提升型", "品质型", "未达标", "待核实"]).all()
     evidence = pd.read_csv(tmp_path / "evidence.csv")
     assert set(evidence["circle_id"]) == set(grades["circle_id"])
     mapping = pd.read_csv(tmp_path / "circle_mapping.csv")

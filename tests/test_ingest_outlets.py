@@ -280,12 +280,17 @@ def _on_streets(net: Any, n: int = 30) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
-def test_offset_warning_for_bd09_declared_wgs84(sparse_network: Any) -> None:
+def test_offset_error_for_bd09_declared_wgs84(sparse_network: Any) -> None:
     lon, lat = _on_streets(sparse_network)
     blon, blat = geo.wgs84_to_bd09(lon, lat)
     df = pd.DataFrame({"lon": blon, "lat": blat, "category": "药店"})
+    with pytest.raises(CRSError, match="declared wgs84") as info:
+        read_outlets(df, crs="wgs84", network=sparse_network)
+    fix = info.value.problems[0].fix or ""
+    assert "--outlets-crs bd09" in fix and 'outlets.crs = "bd09"' in fix
+    assert "--accept-offset" in fix and info.value.problems[0].field == "crs"
     with pytest.warns(CoordinateOffsetWarning, match="bd09"):
-        out = read_outlets(df, crs="wgs84", network=sparse_network)
+        out = read_outlets(df, crs="wgs84", network=sparse_network, accept_offset=True)
     assert out.attrs["offset_check"].suspicious
     out = read_outlets(df, crs="bd09", network=sparse_network)  # no warning
     assert not out.attrs["offset_check"].suspicious
@@ -426,13 +431,18 @@ def test_xian_baidu_pois_bd09(xian_outlets: Any, xian_network: Any) -> None:
 
 
 @pytest.mark.shared_data
-def test_xian_bd09_columns_declared_wgs84_warn(
+def test_xian_bd09_columns_declared_wgs84_error(
     xian_dir: dict[str, Path], xian_network: Any
 ) -> None:
-    with pytest.warns(CoordinateOffsetWarning, match="bd09"):
+    with pytest.raises(CRSError, match="better as bd09"):
         read_outlets(
             xian_dir["poi"], crs="wgs84", lon="lng_bd09", lat="lat_bd09", network=xian_network
         )
+    with pytest.warns(CoordinateOffsetWarning, match="bd09"):
+        read_outlets(
+            xian_dir["poi"], crs="wgs84", lon="lng_bd09", lat="lat_bd09", network=xian_network,
+            accept_offset=True,
+        )  # fmt: skip
 
 
 @pytest.mark.shared_data

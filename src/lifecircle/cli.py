@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from lifecircle import __version__
-from lifecircle.errors import InputError, LifecircleError
+from lifecircle.errors import InputError, LifecircleError, Problem
 
 __all__ = ["main"]
 
@@ -80,135 +80,286 @@ _LANG_OPTION = click.option(
     show_default=True,
     help="报告语言 / report language.",
 )
-_OUT_OPTION = click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
 
 
-def _network_options(f: Any) -> Any:
-    f = click.option(
-        "--encoding",
-        default=None,
-        help="属性表编码，如 gbk / attribute encoding of road lines, e.g. gbk.",
+#: Command-line flags of the city options → (city-file key path, kind); ``path`` values are made
+#: absolute (relative to the working folder) before they join the city file's keys.
+_FLAG_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "network_path": (("network", "path"), "path"),
+    "layer": (("network", "layer"), "value"),
+    "encoding": (("network", "encoding"), "value"),
+    "network_crs": (("network", "crs"), "value"),
+    "outlets_path": (("outlets", "path"), "path"),
+    "outlets_crs": (("outlets", "crs"), "value"),
+    "outlets_lon": (("outlets", "lon"), "value"),
+    "outlets_lat": (("outlets", "lat"), "value"),
+    "outlets_encoding": (("outlets", "encoding"), "value"),
+    "outlets_layer": (("outlets", "layer"), "value"),
+    "residences_path": (("residences", "path"), "path"),
+    "residences_crs": (("residences", "crs"), "value"),
+    "residences_lon": (("residences", "lon"), "value"),
+    "residences_lat": (("residences", "lat"), "value"),
+    "residences_where": (("residences", "where"), "value"),
+    "residences_encoding": (("residences", "encoding"), "value"),
+    "residences_layer": (("residences", "layer"), "value"),
+    "entrances": (("entrances", "path"), "path"),
+    "entrances_crs": (("entrances", "crs"), "value"),
+    "entrances_id": (("entrances", "residence_id"), "value"),
+    "boundary": (("boundary", "path"), "path"),
+    "boundary_crs": (("boundary", "crs"), "value"),
+    "circles_path": (("circles", "path"), "path"),
+    "circles_crs": (("circles", "crs"), "value"),
+    "mapping": (("mapping",), "path"),
+    "rulebook": (("rulebook",), "rulebook"),
+    "survey": (("survey",), "rulebook"),
+    "responses": (("responses",), "path"),
+    "indicators": (("indicators",), "path"),
+    "scores": (("scores",), "path"),
+    "walk_speed": (("walk_speed",), "speed"),
+    "city": (("name",), "value"),
+    "max_snap": (("max_snap_m",), "value"),
+    "k": (("k",), "value"),
+    "bands": (("bands",), "bands"),
+    "lang": (("lang",), "value"),
+}
+#: Flags applied to both point layers.
+_BOTH_LAYERS = {"drop_missing": "drop_missing", "drop_outside": "drop_outside",
+                "accept_offset": "accept_offset"}  # fmt: skip
+#: The flag that sets a city-file key (for messages in the user's terms).
+_FLAG_OF_KEY = {".".join(k): "--" + f.replace("_path", "").replace("_", "-") for f, (k, _) in
+                _FLAG_KEYS.items()}  # fmt: skip
+_FLAG_OF_KEY.update({"network.layer": "--layer", "network.encoding": "--encoding",
+                     "name": "--city", "max_snap_m": "--max-snap"})  # fmt: skip
+
+
+def _city_argument(f: Any) -> Any:
+    return click.argument(
+        "city_file", required=False, metavar="[CITY.toml]", type=click.Path(exists=True)
     )(f)
-    f = click.option(
-        "--layer", default=None, help="GeoPackage 图层名 / layer name in a GeoPackage."
-    )(f)
-    f = click.option(
-        "--network",
-        "network_path",
-        required=True,
-        type=click.Path(exists=True, dir_okay=False),
-        help="路网：.osm.pbf、OSMnx GraphML 或道路线 (GPKG/GeoJSON/SHP) / street network.",
-    )(f)
-    return f
 
 
-def _layer_options(f: Any) -> Any:
+def _option(*names: str, **kw: Any) -> Any:
+    return click.option(*names, default=kw.pop("default", None), **kw)
+
+
+def _city_options(f: Any) -> Any:
+    """The flags that describe a city; each overrides the city file's key of the same meaning."""
+    path = click.Path(exists=True, dir_okay=False)
     opts = [
-        click.option(
+        _option(
+            "--accept-offset",
+            is_flag=True,
+            default=False,
+            help="接受与路网偏移不符的声明坐标系"
+            "（仅警告）/ keep a declared CRS the offset check contradicts (warning only).",
+        ),
+        _option(
             "--drop-missing",
             is_flag=True,
+            default=False,
             help="跳过缺坐标的行（记录在日志中）/ leave out rows without coordinates (logged).",
         ),
-        click.option(
+        _option(
             "--drop-outside",
             is_flag=True,
-            help="跳过路网范围外的点（记录在日志中）/ leave out points outside the network's area (logged).",
+            default=False,
+            help="跳过路网范围外的点（记录在日志中）/ leave out points outside the network's area "
+            "(logged).",
         ),
-        click.option(
+        _option("--boundary-crs", type=CRS_CHOICES, help="研究范围坐标系 / CRS of the boundary."),
+        _option(
+            "--boundary",
+            type=path,
+            help="研究范围多边形（裁剪网点与小区）/ study-area polygon "
+            "(clips outlets and residences).",
+        ),
+        _option(
+            "--entrances-id", help="出入口表中的小区 id 列 / residence id column of the entrances."
+        ),
+        _option("--entrances-crs", type=CRS_CHOICES, help="出入口坐标系 / CRS of the entrances."),
+        _option(
+            "--entrances",
+            type=path,
+            help="小区出入口 (CSV/GeoJSON/GPKG，含 residence_id) / gates with residence_id.",
+        ),
+        _option("--residences-layer", help="小区图层名 / layer of the residences file."),
+        _option(
+            "--residences-encoding", help="小区文件编码，如 gbk / text encoding of residences."
+        ),
+        _option(
             "--residences-where",
-            default=None,
-            help="筛选小区的 pandas 查询，如 \"city == '西安'\" / pandas query to filter residences.",
+            help="筛选小区的 pandas 查询，如 \"city == '西安'\" / pandas "
+            "query to filter residences.",
         ),
-        click.option(
-            "--residences-lon", default=None, help="小区经度列 / longitude column of residences."
-        ),
-        click.option(
-            "--residences-lat", default=None, help="小区纬度列 / latitude column of residences."
-        ),
-        click.option(
+        _option("--residences-lon", help="小区经度列 / longitude column of residences."),
+        _option("--residences-lat", help="小区纬度列 / latitude column of residences."),
+        _option(
             "--residences-crs",
             type=CRS_CHOICES,
-            default="wgs84",
-            show_default=True,
-            help="小区坐标系 / coordinate system of residences.",
+            help="小区坐标系（默认 wgs84）/ coordinate system of residences (default wgs84).",
         ),
-        click.option(
+        _option(
             "--residences",
             "residences_path",
-            type=click.Path(exists=True, dir_okay=False),
+            type=path,
             help="小区/社区/楼栋 (CSV/GeoJSON/GPKG/.osm.pbf) / residences.",
         ),
-        click.option(
-            "--outlets-lon", default=None, help="网点经度列 / longitude column of outlets."
-        ),
-        click.option(
-            "--outlets-lat", default=None, help="网点纬度列 / latitude column of outlets."
-        ),
-        click.option(
+        _option("--outlets-layer", help="网点图层名 / layer of the outlets file."),
+        _option("--outlets-encoding", help="网点文件编码，如 gbk / text encoding of outlets."),
+        _option("--outlets-lon", help="网点经度列 / longitude column of outlets."),
+        _option("--outlets-lat", help="网点纬度列 / latitude column of outlets."),
+        _option(
             "--outlets-crs",
             type=CRS_CHOICES,
-            default="wgs84",
-            show_default=True,
-            help="网点坐标系 wgs84/gcj02(高德)/bd09(百度) / coordinate system of outlets.",
+            help="网点坐标系 wgs84/gcj02(高德)/bd09(百度)，"
+            "默认 wgs84 / coordinate system of outlets (default wgs84).",
         ),
-        click.option(
+        _option(
             "--outlets",
             "outlets_path",
-            type=click.Path(exists=True, dir_okay=False),
+            type=path,
             help="商业网点 (CSV/GeoJSON/GPKG/.osm.pbf) / outlets.",
+        ),
+        _option(
+            "--network-crs",
+            help="路网坐标系（文件未声明时），如 EPSG:32649 / CRS of the "
+            "network when its file declares none.",
+        ),
+        _option("--encoding", help="道路线属性表编码，如 gbk / attribute encoding of road lines."),
+        _option("--layer", help="路网 GeoPackage 图层名 / layer name of the network file."),
+        _option(
+            "--network",
+            "network_path",
+            type=path,
+            help="路网：.osm.pbf、OSMnx GraphML 或道路线 (GPKG/GeoJSON/SHP) / street network.",
         ),
     ]
     for opt in opts:
         f = opt(f)
-    return f
+    return _city_argument(f)
 
 
-def _read_inputs(kw: dict[str, Any], *, need_layers: bool = True) -> dict[str, Any]:
-    from lifecircle.ingest import read_network, read_outlets, read_residences
+def _absolute(value: str) -> str:
+    return str(Path(value).expanduser().resolve())
 
-    t0 = time.perf_counter()
-    net = read_network(kw["network_path"], layer=kw.get("layer"), encoding=kw.get("encoding"))
-    log.info("network read in %.1f s", time.perf_counter() - t0)
-    out: dict[str, Any] = {"network": net}
-    on_invalid: dict[str, Any] = {
-        "on_outside": "drop" if kw.get("drop_outside") else "error",
-        "on_missing": "drop" if kw.get("drop_missing") else "error",
-    }
-    if kw.get("outlets_path"):
-        out["outlets"] = read_outlets(
-            kw["outlets_path"],
-            crs=kw["outlets_crs"],
-            lon=kw.get("outlets_lon"),
-            lat=kw.get("outlets_lat"),
-            network=net,
-            **on_invalid,
-        )
-    elif need_layers:
-        raise InputError("--outlets is required / 需要 --outlets", "command line")
-    if kw.get("residences_path"):
-        out["residences"] = read_residences(
-            kw["residences_path"],
-            crs=kw["residences_crs"],
-            lon=kw.get("residences_lon"),
-            lat=kw.get("residences_lat"),
-            where=kw.get("residences_where"),
-            network=net,
-            **on_invalid,
-        )
-    elif need_layers:
-        raise InputError("--residences is required / 需要 --residences", "command line")
-    return out
+
+def _bands_value(text: str) -> list[float]:
+    try:
+        bands = [float(b) for b in str(text).split(",") if b.strip()]
+    except ValueError:
+        raise InputError(
+            Problem(
+                f"--bands {text!r}: expected minutes separated by commas",
+                field="--bands",
+                fix="e.g. --bands 5,10,15",
+            ),
+            "command line",
+        ) from None
+    if not bands:
+        raise InputError(Problem("--bands is empty", field="--bands", fix="e.g. --bands 5,10,15"),
+                         "command line")  # fmt: skip
+    return bands
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    from click.core import ParameterSource
+
+    source = ctx.get_parameter_source(name)
+    return source is not None and source not in (ParameterSource.DEFAULT,)
+
+
+def _city_spec(kw: dict[str, Any], *, need_layers: bool = True) -> Any:
+    """The city of a command: the city file (if given) with every flag given on top.
+
+    Without a city file the flags alone describe the city.  Flags and file keys go through the
+    same validator; a problem with a key a flag set names the flag too.
+    """
+    from lifecircle._toml import read_toml
+    from lifecircle.project.spec import spec_from_mapping
+
+    ctx = click.get_current_context()
+    city_file = kw.get("city_file")
+    if city_file:
+        path = Path(city_file)
+        if path.is_dir():
+            path = path / "city.toml"
+        doc, text = read_toml(path, "city file", "check the TOML syntax near the position given")
+    else:
+        path, doc, text = Path.cwd() / "(command line)", {}, ""
+    doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in doc.items()}
+    set_keys: set[str] = set()
+
+    def put(keys: tuple[str, ...], value: Any) -> None:
+        target = doc
+        for key in keys[:-1]:
+            current = target.get(key)
+            if isinstance(current, str):
+                current = {"path": current}
+            target[key] = dict(current or {})
+            target = target[key]
+        target[keys[-1]] = value
+        set_keys.add(".".join(keys))
+
+    for name, (keys, kind) in _FLAG_KEYS.items():
+        if name not in kw or kw[name] is None or not _given(ctx, name):
+            continue
+        value = kw[name]
+        if kind == "path" or (kind == "rulebook" and Path(value).is_file()):
+            value = _absolute(value)
+        elif kind == "bands":
+            value = _bands_value(value)
+        elif kind == "speed":
+            value = value if not _is_float(value) else float(value)
+        put(keys, value)
+    for name, key in _BOTH_LAYERS.items():
+        if kw.get(name):
+            for layer in ("outlets", "residences"):
+                if layer in doc:
+                    put((layer, key), True)
+    if not city_file:
+        doc.setdefault("name", kw.get("city") or "city")
+        for layer in ("network", "outlets", "residences"):
+            if layer not in doc and (need_layers or layer == "network"):
+                flag = "--" + layer
+                raise InputError(
+                    Problem(
+                        f"{flag} is required without a city file",
+                        field=flag,
+                        fix=f"give {flag} FILE, or a city file (lifecircle init writes one)",
+                    ),
+                    "command line",
+                )
+        if not need_layers:
+            for layer in ("outlets", "residences"):
+                doc.setdefault(layer, doc["network"])
+    try:
+        return spec_from_mapping(doc, path, text)
+    except InputError as exc:
+        raise _in_user_terms(exc, set_keys) from None
+
+
+def _is_float(text: Any) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _in_user_terms(exc: InputError, set_keys: set[str]) -> InputError:
+    """Name the flag beside the key of every problem a flag caused."""
+    problems = []
+    for p in exc.problems:
+        key = (p.field or "").split(" ")[0]
+        flag = _FLAG_OF_KEY.get(key) if any(key.startswith(k) for k in set_keys) else None
+        if flag:
+            p = Problem(p.message, p.file, p.row, f"{p.field} ({flag})", p.fix)
+        problems.append(p)
+    return type(exc)(problems, exc.what)
 
 
 @main.command(context_settings=CONTEXT)
-@_network_options
-@_layer_options
+@_city_options
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 / print JSON.")
 def inspect(as_json: bool, **kw: Any) -> None:
     """检查一个城市的输入数据 / Summarise and check a city's inputs.
@@ -216,24 +367,30 @@ def inspect(as_json: bool, **kw: Any) -> None:
     打印：各业态网点数、未分类比例及主要未匹配类型、路网里程、连通分量、范围、坐标系，
     以及发现的全部问题。Prints counts per 业态, the unclassified share with the top unmatched
     source types, network km, components, bounding box, CRS and every problem found.
+    (数据体检见 lifecircle audit / for the data audit see lifecircle audit.)
     """
     from lifecircle.inspect import inspect_inputs, render_inspection
 
+    spec = _city_spec(kw, need_layers=False)
+    given = {k: kw.get(k) for k in ("outlets_path", "residences_path")}
+    if kw.get("city_file"):  # the city file names both layers
+        given = {"outlets_path": spec.outlets.path, "residences_path": spec.residences.path}
+    o, r, n = dict(spec.outlets.options), dict(spec.residences.options), spec.network.options
     report = inspect_inputs(
-        kw["network_path"],
-        outlets=kw.get("outlets_path"),
-        residences=kw.get("residences_path"),
-        outlets_crs=kw["outlets_crs"],
-        residences_crs=kw["residences_crs"],
-        outlets_lon=kw.get("outlets_lon"),
-        outlets_lat=kw.get("outlets_lat"),
-        residences_lon=kw.get("residences_lon"),
-        residences_lat=kw.get("residences_lat"),
-        residences_where=kw.get("residences_where"),
-        layer=kw.get("layer"),
-        encoding=kw.get("encoding"),
-        drop_missing=kw.get("drop_missing", False),
-        drop_outside=kw.get("drop_outside", False),
+        spec.network.path,
+        outlets=given["outlets_path"],
+        residences=given["residences_path"],
+        outlets_crs=o.get("crs", "wgs84"),
+        residences_crs=r.get("crs", "wgs84"),
+        outlets_lon=o.get("lon"),
+        outlets_lat=o.get("lat"),
+        residences_lon=r.get("lon"),
+        residences_lat=r.get("lat"),
+        residences_where=r.get("where"),
+        layer=n.get("layer"),
+        encoding=n.get("encoding"),
+        drop_missing=r.get("on_missing") == "drop",
+        drop_outside=r.get("on_outside") == "drop",
     )
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
@@ -241,6 +398,31 @@ def inspect(as_json: bool, **kw: Any) -> None:
         click.echo(render_inspection(report))
     if report["problems"]:
         sys.exit(1)
+
+
+def _out_folder(out_dir: str | None, spec: Any) -> Path:
+    from lifecircle.project.run import writable_folder
+
+    folder = out_dir or spec.out
+    if folder is None:
+        raise InputError(
+            Problem(
+                "no output folder",
+                field="--out",
+                fix='give --out FOLDER, or out = "folder" in the city file',
+            ),
+            "command line",
+        )
+    return writable_folder(folder)
+
+
+_OUT_OPTION = click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="输出目录（默认取城市文件的 out）/ output folder (default: the city file's out).",
+)
 
 
 def _access_options(f: Any) -> Any:
@@ -251,68 +433,31 @@ def _access_options(f: Any) -> Any:
             show_default=True,
             help="输出格式 / output formats: parquet,csv.",
         ),
-        click.option(
+        _option(
             "--max-snap",
             type=float,
-            default=250.0,
-            show_default=True,
-            help="最大吸附距离(米)，超出的点被排除并说明原因 / points farther than this "
-            "from every walkable edge are left out with a reason.",
+            help="最大吸附距离(米，默认 250)，超出的点被排除并说明原因 / points farther than this "
+            "from every walkable edge are left out with a reason (default 250 m).",
         ),
-        click.option(
+        _option(
             "--k",
             "k",
             type=int,
-            default=3,
-            show_default=True,
-            help="每个业态列出最近的 k 个网点 / k nearest outlets per 业态.",
+            help="每个业态列出最近的 k 个网点（默认 3）/ k nearest outlets per 业态 (default 3).",
         ),
-        click.option(
+        _option(
             "--bands",
-            default="5,10,15",
-            show_default=True,
-            help="步行时间圈(分钟) / time bands in minutes.",
+            help="步行时间圈(分钟，默认 5,10,15) / time bands in minutes (default 5,10,15).",
         ),
         _WALK_SPEED_OPTION,
-        click.option(
-            "--entrances",
-            type=click.Path(exists=True, dir_okay=False),
-            default=None,
-            help="小区出入口 (含 residence_id) / gates with residence_id.",
-        ),
     ]
     for opt in opts:
         f = opt(f)
     return f
 
 
-def _run_access(inputs: dict[str, Any], kw: dict[str, Any], out: Path) -> Any:
-    from lifecircle.access import compute_access
-
-    entrances = None
-    if kw.get("entrances"):
-        import geopandas as gpd
-
-        entrances = gpd.read_file(kw["entrances"])
-    bands = [float(b) for b in str(kw["bands"]).split(",") if b.strip()]
-    result = compute_access(
-        inputs["network"],
-        inputs["outlets"],
-        inputs["residences"],
-        entrances=entrances,
-        walk_speed=kw["walk_speed"],
-        bands_min=bands,
-        k=kw["k"],
-        max_snap_m=kw["max_snap"],
-        progress=True,
-    )
-    formats = [f.strip() for f in str(kw["formats"]).split(",") if f.strip()]
-    return result, result.write(out, formats)
-
-
 @main.command(context_settings=CONTEXT)
-@_network_options
-@_layer_options
+@_city_options
 @_access_options
 @click.option(
     "--nodes",
@@ -328,7 +473,7 @@ def _run_access(inputs: dict[str, Any], kw: dict[str, Any], out: Path) -> Any:
     "walking areas.",
 )
 @_OUT_OPTION
-def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
+def access(out_dir: str | None, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
     """计算每个小区到每个业态的步行距离 / Walking access from every residence to every 业态.
 
     \b
@@ -340,16 +485,27 @@ def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
       OUT/nodes.parquet   (--nodes) 每个节点 × 业态 / every node × 业态
       OUT/walking_areas.gpkg  (--walking-areas) 步行范围多边形 / walking-area polygons
     """
-    inputs = _read_inputs(kw)
-    out = Path(out_dir)
-    result, files = _run_access(inputs, kw, out)
-    bands = [float(b) for b in str(kw["bands"]).split(",") if b.strip()]
+    from lifecircle.access import compute_access
+    from lifecircle.project import read_inputs
+
+    spec = _city_spec(kw)
+    out = _out_folder(out_dir, spec)
+    formats = [f.strip() for f in str(kw["formats"]).split(",") if f.strip()]
+    inputs = read_inputs(spec, progress=True)
+    bands = list(spec.bands)
+    result = compute_access(
+        inputs.network, inputs.outlets, inputs.residences, entrances=inputs.entrances,
+        walk_speed=spec.walk_speed, bands_min=bands, k=spec.k, max_snap_m=spec.max_snap_m,
+        progress=True,
+    )  # fmt: skip
+    files = result.write(out, formats)
     if with_nodes:
         from lifecircle.access import node_access
 
         nodes = node_access(
-            inputs["network"], inputs["outlets"], categories=result.params["categories"],
-            walk_speed=kw["walk_speed"], bands_min=bands, max_snap_m=kw["max_snap"], progress=True,
+            inputs.network, inputs.outlets, categories=result.params["categories"],
+            walk_speed=spec.walk_speed, bands_min=bands, max_snap_m=spec.max_snap_m,
+            progress=True,
         )  # fmt: skip
         nodes.to_parquet(out / "nodes.parquet")
         files.append(out / "nodes.parquet")
@@ -358,8 +514,8 @@ def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
 
         ok = result.residences[result.residences["status"] == "ok"]
         areas = walking_areas(
-            inputs["network"], ok[["residence_id", "geometry"]], id_column="residence_id",
-            minutes=bands, walk_speed=kw["walk_speed"], max_snap_m=kw["max_snap"],
+            inputs.network, ok[["residence_id", "geometry"]], id_column="residence_id",
+            minutes=bands, walk_speed=spec.walk_speed, max_snap_m=spec.max_snap_m,
         )  # fmt: skip
         areas.to_file(out / "walking_areas.gpkg", layer="walking_areas", driver="GPKG")
         files.append(out / "walking_areas.gpkg")
@@ -369,44 +525,38 @@ def access(out_dir: str, with_nodes: bool, with_areas: bool, **kw: Any) -> None:
 
 
 def _assess_options(f: Any) -> Any:
+    path = click.Path(exists=True, dir_okay=False)
     opts = [
-        click.option("--city", default="", help="城市/片区名称 / city or area name."),
-        click.option(
-            "--scores",
-            type=click.Path(exists=True, dir_okay=False),
-            help="评价打分 (CSV/Excel) / evaluator scores.",
-        ),
-        click.option(
+        _option("--city", help="城市/片区名称 / city or area name."),
+        _option("--scores", type=path, help="评价打分 (CSV/Excel) / evaluator scores."),
+        _option(
             "--indicators",
-            type=click.Path(exists=True, dir_okay=False),
+            type=path,
             help="服务评价指标表 (TOML，默认为建议稿) / indicator sheet (default: a proposal).",
         ),
-        click.option(
-            "--responses",
-            type=click.Path(exists=True, dir_okay=False),
-            help="满意度问卷答卷 (CSV/Excel) / survey responses.",
-        ),
-        click.option(
+        _option("--responses", type=path, help="满意度问卷答卷 (CSV/Excel) / survey responses."),
+        _option(
             "--survey",
-            default=None,
             help="问卷定义 TOML 或预设 default/four_point / survey definition or preset.",
         ),
-        click.option(
+        _option(
             "--rulebook",
-            default=None,
             help="评级规则 TOML 或预设 default/shanxi_star/beijing_8 / rulebook file or preset.",
         ),
-        click.option(
-            "--mapping",
-            type=click.Path(exists=True, dir_okay=False),
-            help="小区→生活圈对应表 (CSV/Excel) / residence → circle table.",
+        _option(
+            "--mapping", type=path, help="小区→生活圈对应表 (CSV/Excel) / residence → circle table."
         ),
-        click.option(
+        _option(
+            "--circles-crs",
+            type=CRS_CHOICES,
+            help="生活圈边界坐标系 / CRS of the circle boundaries.",
+        ),
+        _option(
             "--circles",
             "circles_path",
-            type=click.Path(exists=True, dir_okay=False),
-            help="生活圈边界 (含 circle_id)；不给则自动划分 / circle boundaries; default: proposed "
-            "automatically.",
+            type=path,
+            help="生活圈边界 (含 circle_id)；不给则自动"
+            "划分 / circle boundaries; default: proposed automatically.",
         ),
     ]
     for opt in opts:
@@ -414,73 +564,76 @@ def _assess_options(f: Any) -> Any:
     return f
 
 
-def _run_assessment(kw: dict[str, Any]) -> Any:
-    from lifecircle.assess import assess_city
-
-    inputs = _read_inputs(kw)
-    circles = None
-    if kw.get("circles_path"):
-        import geopandas as gpd
-
-        circles = gpd.read_file(kw["circles_path"])
-    files = [kw[k] for k in ("network_path", "outlets_path", "residences_path") if kw.get(k)]
-    files += [kw[k] for k in ("circles_path", "mapping", "responses", "scores") if kw.get(k)]
-    return assess_city(
-        inputs["network"], inputs["outlets"], inputs["residences"], city=kw.get("city") or "",
-        circles=circles, mapping=kw.get("mapping"), rulebook=kw.get("rulebook"),
-        walk_speed=kw.get("walk_speed", "4.2"), survey=kw.get("survey"),
-        responses=kw.get("responses"), indicator_sheet=kw.get("indicators"),
-        evaluator_scores=kw.get("scores"), input_files=files, progress=True,
-    )  # fmt: skip
-
-
-def _write_assessment(assessment: Any, out: Path) -> list[Path]:
-    from lifecircle.assess import write_circle_mapping
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    tables = {
-        "grades.csv": assessment.grades,
-        "evidence.csv": assessment.evidence,
-        "kpis.csv": assessment.kpis,
-        "blind_spots.csv": assessment.blind_spots,
-        "satisfaction.csv": assessment.satisfaction,
-        "evaluation.csv": assessment.evaluation,
-    }
-    for name, frame in tables.items():
-        if frame is not None:
-            frame.to_csv(out / name, index=False, encoding="utf-8-sig")  # opens in Excel
-            files.append(out / name)
-    assessment.circles.to_file(out / "circles.geojson", driver="GeoJSON")
-    files.append(out / "circles.geojson")
-    files.append(
-        write_circle_mapping(assessment.residences, out / "circle_mapping.csv", assessment.circles)
-    )
-    return files
-
-
 def _projects_option(f: Any) -> Any:
     return click.option(
         "--projects/--no-projects",
         "with_projects",
-        default=True,
-        show_default=True,
+        default=None,
         help="1+N 项目清单：报告中列出各生活圈缺什么、在哪补及全市汇总，并写出 projects.csv "
-        "project_sites.csv city_plan.csv（--no-projects 跳过）/ the 1+N project list: the "
-        "reports show what each circle lacks, where to add it and the city roll-up, and the "
-        "three CSV files are written (--no-projects skips it).",
+        "project_sites.csv city_plan.csv（--no-projects 跳过；默认取城市文件 projects）/ the 1+N "
+        "project list in the reports and its three CSV files (--no-projects skips it).",
     )(f)
 
 
 def _print_grades(assessment: Any) -> None:
+    from lifecircle.assess import ALL_GRADES
+
     counts = assessment.grades["grade"].value_counts()
-    parts = [f"{g} {int(counts.get(g, 0))}" for g in ("品质型", "提升型", "基础型", "未达标")]
+    parts = [f"{g} {int(counts.get(g, 0))}" for g in ALL_GRADES]
     click.echo(f"生活圈 Circles: {len(assessment.grades)} — " + ", ".join(parts))
 
 
+def _print_audit(run: Any) -> None:
+    c = run.audit.counts()
+    click.echo(f"数据体检 Data audit: {c['ok']} ok, {c['warn']} warn, {c['fail']} fail (audit.csv)")
+    table = run.audit.table
+    for row in table.loc[table["status"] == "fail"].head(8).itertuples(index=False):
+        click.secho(f"  ✗ {row.check}: {row.message}", fg="red")
+
+
+def _print_figures(figures: dict[str, Any]) -> None:
+    f = figures
+    click.echo(
+        f"小区 Residences: {f['residences_assessed']:,} assessed of {f['residences_read']:,} read; "
+        f"户数 households {f['households_assessed']:,} ({f['households_known']:,} known + "
+        f"{f['households_estimated']:,} estimated, {f['households_method']}); "
+        f"网点 outlets {f['outlets_assessed']:,} assessed of {f['outlets_read']:,} read"
+    )
+
+
+def _print_plan(run: Any) -> None:
+    if run.plan is not None:
+        p = run.plan.projects
+        click.echo(
+            f"项目清单 Project list: {len(p)} projects in {p['circle_id'].nunique()} circles, "
+            f"{run.plan.sites['site_id'].nunique()} sites proposed"
+        )
+
+
+def _run_and_write(kw: dict[str, Any], out_dir: str | None, **write: Any) -> Any:
+    from lifecircle.project import run_city
+
+    spec = _city_spec(kw)
+    out = _out_folder(out_dir, spec)
+    click.echo(f"城市 City: {spec.name}" + (f" ({spec.source})" if spec.source else ""))
+    run = run_city(spec, progress=True)
+    _print_figures(run.figures)
+    _print_audit(run)
+    if write.get("reports") is not False:
+        click.echo("报告 Writing reports …")
+    files = run.write(out, **write)
+    _print_plan(run)
+    _print_grades(run.assessment)
+    click.echo(f"结果 Results in {out.resolve()}:")
+    for f in files[:20]:
+        click.echo(f"  {f}")
+    if len(files) > 20:
+        click.echo(f"  … and {len(files) - 20} more")
+    return run
+
+
 @main.command(context_settings=CONTEXT)
-@_network_options
-@_layer_options
+@_city_options
 @_assess_options
 @_WALK_SPEED_OPTION
 @click.option(
@@ -493,68 +646,34 @@ def _print_grades(assessment: Any) -> None:
 @_projects_option
 @_LANG_OPTION
 @_OUT_OPTION
-def assess(out_dir: str, with_report: bool, lang: str, with_projects: bool, **kw: Any) -> None:
+def assess(out_dir: str | None, with_report: bool, with_projects: bool | None, **kw: Any) -> None:
     """生活圈评级：有没有、缺什么、KPI / Grade every life circle, with its evidence and KPIs.
 
     \b
+    CITY.toml 为城市文件（lifecircle init 生成）；命令行参数覆盖文件中的同名设置。
+    CITY.toml is a city file (lifecircle init writes one); flags override its keys.
     写出 / writes:
-      OUT/grades.csv       每个生活圈一行：circle_id, grade, households, missing_for_next_grade …
+      OUT/summary.json     本次运行的总数（小区、户数及估算方法、人口、网点）/ the run's figures
+      OUT/audit.csv        数据体检 / the data audit (ok/warn/fail per check and scope)
+      OUT/grades.csv       每个生活圈一行：circle_id, 各级片区, grade（含 待核实）, households …
       OUT/evidence.csv     生活圈 × 业态 的"有没有"表 / the circle × 业态 evidence table
-      OUT/kpis.csv         城市指标及目标 / city KPIs against targets
+      OUT/kpis.csv         全市及各片区指标 / city and district KPIs (scope, basis)
       OUT/blind_spots.csv  各业态盲区小区 / residences lacking a 业态 within its band
       OUT/circles.geojson, OUT/circle_mapping.csv  生活圈及可编辑的对应表 / circles, editable mapping
       (--report) OUT/report.html, report.pdf, report.xlsx, OUT/circles/*.html|.pdf
       (--report) OUT/projects.csv, project_sites.csv, city_plan.csv  1+N 项目清单 / project list
-                 (--no-projects 不写 / skipped with --no-projects)
     """
-    out = Path(out_dir)
-    assessment = _run_assessment(kw)
-    files = _write_assessment(assessment, out)
-    if with_report:
-        files += _write_reports(assessment, out, lang, with_projects)
-    _print_grades(assessment)
-    click.echo(f"结果 Results in {out.resolve()}:")
-    for f in files:
-        click.echo(f"  {f}")
-
-
-def _write_reports(assessment: Any, out: Path, lang: str, with_projects: bool = True) -> list[Path]:
-    from lifecircle.report import write_reports
-
-    files: list[Path] = []
-    projects = None
-    if with_projects:
-        projects = _project_plan(assessment)
-        files += projects.write(out)
-    written = write_reports(assessment, out, lang=lang, projects=projects)
-    return files + [Path(p) for p in written.values()]
-
-
-def _project_plan(assessment: Any) -> Any:
-    """The 1+N project list at the assessment's coverage target, on generated candidates."""
-    from lifecircle.plan.projects import project_list
-
-    t0 = time.perf_counter()
-    params = (assessment.snapshot or {}).get("parameters", {})
-    plan = project_list(assessment, target_share=params.get("coverage_share"))
-    log.info("project list in %.1f s", time.perf_counter() - t0)
-    p = plan.projects
-    click.echo(
-        f"项目清单 Project list: {len(p)} projects in {p['circle_id'].nunique()} circles, "
-        f"{plan.sites['site_id'].nunique()} sites proposed"
-    )
-    return plan
+    _run_and_write(kw, out_dir, reports=with_report, projects=with_projects)
 
 
 @main.command(context_settings=CONTEXT)
-@_network_options
-@_layer_options
+@_city_options
 @_assess_options
 @_WALK_SPEED_OPTION
 @_LANG_OPTION
 @_projects_option
 @_OUT_OPTION
-def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
+def report(out_dir: str | None, with_projects: bool | None, **kw: Any) -> None:
     """评估并写出报告 HTML/PDF/Excel / Assess and write the reports (HTML, PDF, Excel).
 
     \b
@@ -563,20 +682,57 @@ def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     city report, 本生活圈项目清单 on each circle's page, sheets 项目清单/建议点位/全市计划)
     OUT/projects.csv, OUT/project_sites.csv, OUT/city_plan.csv (--no-projects: none).
     """
-    out = Path(out_dir)
-    assessment = _run_assessment(kw)
-    files = _write_assessment(assessment, out) + _write_reports(
-        assessment, out, lang, with_projects
-    )
-    _print_grades(assessment)
-    click.echo(f"报告 Reports in {out.resolve()}:")
-    for f in files:
-        click.echo(f"  {f}")
+    _run_and_write(kw, out_dir, reports=True, projects=with_projects)
 
 
 @main.command(context_settings=CONTEXT)
-@_network_options
-@_layer_options
+@_city_options
+@_OUT_OPTION
+def audit(**kw: Any) -> None:
+    """数据体检：输入数据哪里不全、哪里过少 / The data audit: where the inputs are thin or missing.
+
+    \b
+    写出 OUT/audit.csv（check, scope, category, value, threshold, status, message, message_en）、
+    OUT/duplicates.csv 与 OUT/summary.json；有 fail 项时退出码为 1。
+    Writes OUT/audit.csv, OUT/duplicates.csv and OUT/summary.json (OUT = the city file's out,
+    or --out); exits with 1 when a check fails.
+    """
+    from lifecircle.project import audit_city, read_inputs
+
+    spec = _city_spec(kw)
+    out = _out_folder(kw.get("out_dir"), spec)
+    inputs = read_inputs(spec, progress=True)
+    result = audit_city(inputs)
+    result.table.to_csv(out / "audit.csv", index=False, encoding="utf-8-sig")
+    result.duplicates.to_csv(out / "duplicates.csv", index=False, encoding="utf-8-sig")
+    f = inputs.households
+    summary = {
+        "city": spec.name,
+        "residences_read": inputs.counts["residences_read"],
+        "residences_in_area": len(inputs.residences),
+        "households_known": f.households_known,
+        "households_estimated": f.households_estimated,
+        "households_method": f.method,
+        "outlets_read": inputs.counts["outlets_read"],
+        "outlets_in_area": len(inputs.outlets) + len(inputs.duplicates),
+        "audit": result.counts(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+    c = result.counts()
+    click.echo(
+        f"数据体检 Data audit of {spec.name}: {c['ok']} ok, {c['warn']} warn, {c['fail']} fail"
+    )
+    for row in result.table.loc[result.table["status"] != "ok"].itertuples(index=False):
+        mark = "✗" if row.status == "fail" else "!"
+        click.secho(f"  {mark} {row.check} [{row.scope}] {row.message}",
+                    fg="red" if row.status == "fail" else "yellow")  # fmt: skip
+    click.echo(f"结果 Results in {out.resolve()}: audit.csv, duplicates.csv, summary.json")
+    if c["fail"]:
+        sys.exit(1)
+
+
+@main.command(context_settings=CONTEXT)
+@_city_options
 @click.option(
     "--category",
     required=True,
@@ -658,7 +814,7 @@ def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
 )
 @_OUT_OPTION
 def plan(
-    out_dir: str,
+    out_dir: str | None,
     category: str,
     p: int | None,
     model: str,
@@ -666,7 +822,6 @@ def plan(
     candidates_crs: str,
     spacing: float,
     band: float | None,
-    walk_speed: str,
     target: float,
     use_capacities: bool,
     method: str,
@@ -675,8 +830,10 @@ def plan(
 ) -> None:
     """新增网点选址：按步行网络覆盖 / Where to open new outlets of one 业态, on walking coverage.
 
-    覆盖 = 在该业态步行圈内（沿路网步行，不用直线距离）；现有同业态网点保留。
-    Covered = within the 业态's band walking along the network; existing outlets stay.
+    覆盖 = 在该业态步行圈内（沿路网步行，不用直线距离）；现有同业态网点保留。户数与
+    lifecircle assess 相同（同一户数口径，见 summary.json）。
+    Covered = within the 业态's band walking along the network; existing outlets stay.  The
+    households are those of lifecircle assess (the same household policy).
 
     \b
     写出 / writes:
@@ -686,24 +843,28 @@ def plan(
                          bound, gap, method …
     """
     from lifecircle.plan import plan_sites, read_candidates
+    from lifecircle.project import read_inputs
 
-    inputs = _read_inputs(kw)
+    spec = _city_spec(kw)
+    out = _out_folder(out_dir, spec)
+    inputs = read_inputs(spec, progress=True)
     candidates = None
     if candidates_path:
+        o = spec.residences.options
         candidates = read_candidates(
             candidates_path,
             crs=candidates_crs,
-            network=inputs["network"],
-            on_missing="drop" if kw.get("drop_missing") else "error",
-            on_outside="drop" if kw.get("drop_outside") else "error",
+            network=inputs.network,
+            on_missing=o.get("on_missing", "error"),
+            on_outside=o.get("on_outside", "error"),
         )
     result = plan_sites(
-        inputs["network"], inputs["outlets"], inputs["residences"], category=category, p=p,
-        model=model, candidates=candidates, band_min=band, walk_speed=walk_speed,
+        inputs.network, inputs.outlets, inputs.residences, category=category, p=p,
+        model=model, candidates=candidates, band_min=band, walk_speed=spec.walk_speed,
         spacing_m=spacing, target=target, use_capacities=use_capacities,
         time_limit=time_limit, method=method,
     )  # fmt: skip
-    files = result.write(Path(out_dir))
+    files = result.write(out)
     s = result.summary()
     gap = "—" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
     click.echo(
@@ -713,9 +874,9 @@ def plan(
     click.echo(
         f"步行 {s['band_min']:g} 分钟覆盖户数 Households within {s['band_min']:g} min: "
         f"{s['households_covered_before']:,.0f} → {s['households_covered_after']:,.0f} "
-        f"of {s['households_total']:,.0f}"
+        f"of {s['households_total']:,.0f} ({inputs.households.describe()})"
     )
-    click.echo(f"结果 Results in {Path(out_dir).resolve()}:")
+    click.echo(f"结果 Results in {out.resolve()}:")
     for f in files:
         click.echo(f"  {f}")
 
@@ -797,13 +958,14 @@ def batch(
 
 
 @main.command(context_settings=CONTEXT)
+@_city_argument
 @click.option(
     "--out",
     "out_dir",
-    default="lifecircle-output",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
+    help="输出目录（默认：城市文件的 out，示例城市为 lifecircle-output）/ output folder (default: "
+    "the city file's out; lifecircle-output for the sample city).",
 )
 @_WALK_SPEED_OPTION
 @_LANG_OPTION
@@ -817,54 +979,66 @@ def batch(
 @_projects_option
 @click.option("--port", default=8000, show_default=True, type=int, help="网页端口 / web port.")
 def run(
-    out_dir: str, walk_speed: str, lang: str, with_serve: bool, with_projects: bool, port: int
+    city_file: str | None,
+    out_dir: str | None,
+    walk_speed: str,
+    lang: str,
+    with_serve: bool,
+    with_projects: bool | None,
+    port: int,
 ) -> None:
-    """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
+    """运行完整流程：数据体检 → 步行可达性 → 评级 → 报告 → 网页平台 / Run the whole job.
 
-    示例数据 © OpenStreetMap contributors (ODbL)。Sample data © OpenStreetMap contributors, ODbL.
+    \b
+    CITY.toml 为城市文件（lifecircle init 生成）；不给则使用内置示例城市（赫尔辛基 OSM，
+    © OpenStreetMap contributors, ODbL）。
+    CITY.toml is a city file (lifecircle init writes one); without it the bundled sample city
+    (central Helsinki, OpenStreetMap, ODbL) is used.
     """
-    from lifecircle.datasets import get_path
+    from lifecircle.project import run_city
+    from lifecircle.project.spec import spec_from_mapping
 
-    pbf = get_path("helsinki")
-    kw: dict[str, Any] = {
-        "network_path": str(pbf),
-        "outlets_path": str(pbf),
-        "residences_path": str(pbf),
-        "outlets_crs": "wgs84",
-        "residences_crs": "wgs84",
-        "walk_speed": walk_speed,
-        "bands": "5,10,15",
-        "k": 3,
-        "max_snap": 250.0,
-        "formats": "parquet,csv",
-    }
+    ctx = click.get_current_context()
     t0 = time.perf_counter()
-    click.echo(f"示例城市 Sample city: {pbf.name} (© OpenStreetMap contributors, ODbL)")
-    inputs = _read_inputs(kw)
-    net = inputs["network"]
-    click.echo(f"路网 Network: {net.n_nodes} nodes, {net.n_edges} edges, {net.total_km:.1f} km")
-    click.echo(
-        f"网点 Outlets: {len(inputs['outlets'])}; 小区/楼栋 Residences: {len(inputs['residences'])}"
-    )
-    out = Path(out_dir)
-    from lifecircle.assess import assess_city
+    if city_file:
+        spec = _city_spec({"city_file": city_file, "walk_speed": walk_speed, "lang": lang})
+    else:
+        from lifecircle.datasets import get_path
 
-    assessment = assess_city(
-        net, inputs["outlets"], inputs["residences"], city="Helsinki 赫尔辛基（示例 sample）",
-        walk_speed=walk_speed, input_files=[pbf], progress=True,
-    )  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    assessment.access.to_parquet(out / "access.parquet")
-    files = [out / "access.parquet", *_write_assessment(assessment, out)]
-    summary = _coverage_summary(assessment.access)
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
-    files.append(out / "summary.json")
+        pbf = str(get_path("helsinki"))
+        click.echo(f"示例城市 Sample city: {Path(pbf).name} (© OpenStreetMap contributors, ODbL)")
+        doc: dict[str, Any] = {
+            "name": "Helsinki 赫尔辛基（示例 sample）",
+            "id": "helsinki",
+            "attribution": "© OpenStreetMap contributors (ODbL)",
+            "network": pbf,
+            "outlets": pbf,
+            "residences": pbf,
+            "walk_speed": float(walk_speed) if _is_float(walk_speed) else walk_speed,
+            "lang": lang,
+            "out": str(Path(out_dir or "lifecircle-output").resolve()),
+        }
+        spec = spec_from_mapping(doc, Path.cwd() / "(sample city)")
+    if not _given(ctx, "lang") and city_file:
+        lang = spec.lang
+    out = _out_folder(out_dir, spec)
+    run_ = run_city(spec, progress=True)
+    net = run_.inputs.network
+    click.echo(f"路网 Network: {net.n_nodes} nodes, {net.n_edges} edges, {net.total_km:.1f} km")
+    _print_figures(run_.figures)
+    _print_audit(run_)
+    coverage = _coverage_summary(run_.assessment.access)
     click.echo("\n各业态 15 分钟步行覆盖率 Share of residences with the 业态 within 15 min:")
-    for row in summary["coverage"][:40]:
+    for row in coverage["coverage"][:40]:
         click.echo(f"  {row['category_zh']:<12} {row['category']:<24} {row['share_15min']:6.1%}")
-    _print_grades(assessment)
+    _print_grades(run_.assessment)
     click.echo("报告 Writing reports (HTML, PDF, Excel) …")
-    files += _write_reports(assessment, out, lang, with_projects)
+    files = run_.write(out, reports=True, lang=lang, projects=with_projects)
+    _print_plan(run_)
+    summary_path = out / "summary.json"
+    summary = json.loads(summary_path.read_text("utf-8"))
+    summary.update(coverage)
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
     click.echo(f"\n完成 Done in {time.perf_counter() - t0:.1f} s. 结果 Results in {out.resolve()}:")
     for f in files[:12]:
         click.echo(f"  {f}")
@@ -872,8 +1046,8 @@ def run(
         click.echo(f"  … and {len(files) - 12} more (circle pages in {out / 'circles'})")
     click.echo(f"打开报告 Open the report: {(out / 'report.html').resolve().as_uri()}")
     if with_serve:
-        click.echo("\n启动网页平台 Starting the web platform on the sample city …")
-        _serve("127.0.0.1", port, None, ())
+        click.echo("\n启动网页平台 Starting the web platform …")
+        _serve("127.0.0.1", port, None, (city_file,) if city_file else ())
 
 
 def _coverage_summary(table: Any) -> dict[str, Any]:

@@ -186,6 +186,30 @@ class WalkNetwork:
         x0, y0, x1, y1 = tr.transform_bounds(*self.bounds())
         return (float(x0), float(y0), float(x1), float(y1))
 
+    def subnetwork(self, edges: np.ndarray, *, label: str = "part") -> WalkNetwork:
+        """The sub-network of the given edges (ascending indices) and their end nodes.
+
+        The relative order of nodes, edges and half-edges is kept, so that every tie in snapping
+        and in the search breaks the same way as in the whole network.
+        """
+        edges = np.asarray(edges, dtype=np.int64)
+        nodes = np.unique(np.concatenate([self.edge_u[edges], self.edge_v[edges]]))
+        remap = np.full(self.n_nodes, -1, dtype=np.int64)
+        remap[nodes] = np.arange(nodes.size, dtype=np.int64)
+        return WalkNetwork(
+            crs=self.crs,
+            node_x=self.node_x[nodes],
+            node_y=self.node_y[nodes],
+            node_id=self.node_id[nodes],
+            edge_u=remap[self.edge_u[edges]],
+            edge_v=remap[self.edge_v[edges]],
+            edge_length=self.edge_length[edges],
+            edge_geometry=self.edge_geometry[edges],
+            edge_attrs=self.edge_attrs.iloc[edges].reset_index(drop=True),
+            source=f"{self.source} ({label} of {edges.size} edges)",
+            report=self.report,
+        )
+
     def describe(self) -> dict[str, Any]:
         """Counts for summaries."""
         return {

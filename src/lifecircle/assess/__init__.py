@@ -15,7 +15,7 @@ from lifecircle.assess.evaluation import (
 )
 from lifecircle.assess.grading import blind_spots, grade_circles
 from lifecircle.assess.kpis import compute_kpis, load_chain_brands
-from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, Assessment
+from lifecircle.assess.model import ALL_GRADES, GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED, Assessment
 from lifecircle.assess.pipeline import assess_city
 from lifecircle.assess.rulebook import PRESETS, GradeRules, Rule, Rulebook, load_rulebook
 from lifecircle.assess.survey import (
@@ -27,10 +27,12 @@ from lifecircle.assess.survey import (
 )
 
 __all__ = [
+    "ALL_GRADES",
     "GRADES",
     "GRADE_EN",
     "NOT_GRADED",
     "PRESETS",
+    "UNVERIFIED",
     "Assessment",
     "GradeRules",
     "IndicatorSheet",

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
+from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 from lifecircle.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ GRADE_COLUMNS = (
     "missing_for_next_grade_en",
     "evaluation_score",
     "satisfaction_rate",
+    "unverified_reason",
+    "unverified_reason_en",
 )
 #: Columns of the evidence (有没有) table.
 EVIDENCE_COLUMNS = (
@@ -210,6 +212,7 @@ def grade_circles(
     evaluation: pd.DataFrame | None = None,
     satisfaction: pd.DataFrame | None = None,
     circles: pd.DataFrame | None = None,
+    data_flags: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Grade every circle and gather the evidence (see the module docstring for definitions).
 
@@ -232,6 +235,12 @@ def grade_circles(
         ignored).
     circles
         ``circle_id, name`` for names and order (default: ids in order of appearance).
+    data_flags
+        Where the data failed the audit (:func:`lifecircle.project.audit.data_flags`):
+        ``residence_id, category`` (``"*"`` = every 业态), ``reason, reason_en``.  A circle
+        that reaches no grade while a must-have it lacks is flagged for at least half of its
+        residences (or the whole outlet layer is) is graded :data:`UNVERIFIED` (待核实) with
+        the reason in ``unverified_reason``/``unverified_reason_en``, instead of 未达标.
 
     Returns
     -------
@@ -374,7 +383,56 @@ def grade_circles(
         scores,
         rates,
     )
+    unmet = grades.pop("_core_unmet")
+    grades["unverified_reason"] = ""
+    grades["unverified_reason_en"] = ""
+    if data_flags is not None and len(data_flags):
+        _mark_unverified(grades, unmet, res, data_flags, catalogue)
     return grades, evidence.reset_index(drop=True)
+
+
+def _mark_unverified(
+    grades: pd.DataFrame,
+    unmet: pd.Series,
+    res: pd.DataFrame,
+    flags: pd.DataFrame,
+    catalogue: Catalogue,
+) -> None:
+    """Grade :data:`UNVERIFIED` the ungraded circles whose missing must-haves lack data."""
+    flags = flags.assign(residence_id=flags["residence_id"].astype(str))
+    flags = flags.merge(res[["residence_id", "circle_id"]], on="residence_id", how="inner")
+    if not len(flags):
+        return
+    size = res.groupby("circle_id").size()
+    n_flagged = (
+        flags.drop_duplicates(["residence_id", "category"])
+        .groupby(["circle_id", "category"])
+        .size()
+    )
+    share = n_flagged / size.reindex(n_flagged.index.get_level_values(0)).to_numpy()
+    majority = share[share >= 0.5 - _EPS]
+    reasons = flags.drop_duplicates(["circle_id", "category"]).set_index(["circle_id", "category"])[
+        ["reason", "reason_en"]
+    ]
+    for i in np.flatnonzero((grades["grade"] == NOT_GRADED).to_numpy()):
+        cid = str(grades["circle_id"].iat[i])
+        if cid not in majority.index.get_level_values(0):
+            continue
+        flagged = set(majority.loc[cid].index)
+        lacking = [c for group in unmet.iat[i] for c in group]
+        hit = ["*"] if "*" in flagged else [c for c in dict.fromkeys(lacking) if c in flagged]
+        if not hit:
+            continue
+        zh = "; ".join(str(reasons.loc[(cid, c), "reason"]) for c in hit)
+        en = "; ".join(str(reasons.loc[(cid, c), "reason_en"]) for c in hit)
+        grades.iloc[i, grades.columns.get_loc("grade")] = UNVERIFIED
+        grades.iloc[i, grades.columns.get_loc("grade_en")] = GRADE_EN[UNVERIFIED]
+        grades.iloc[i, grades.columns.get_loc("grade_label")] = UNVERIFIED
+        grades.iloc[i, grades.columns.get_loc("unverified_reason")] = zh
+        grades.iloc[i, grades.columns.get_loc("unverified_reason_en")] = en
+    n = int((grades["grade"] == UNVERIFIED).sum())
+    if n:
+        log.info("%d circles graded %s: a 业态 they lack failed the data audit", n, UNVERIFIED)
 
 
 def _circle_order(res: pd.DataFrame, circles: pd.DataFrame | None) -> list[str]:
@@ -576,9 +634,10 @@ def _grade_table(
                 "missing_for_next_grade_en": missing_en,
                 "evaluation_score": score,
                 "satisfaction_rate": rate,
+                "_core_unmet": core,
             }
         )
-    frame = pd.DataFrame(rows, columns=list(GRADE_COLUMNS))
+    frame = pd.DataFrame(rows, columns=[*GRADE_COLUMNS[:-2], "_core_unmet"])
     counts = frame["grade"].value_counts()
     log.info(
         "graded %d circles: %s",

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from lifecircle.assess._io import CITY, DATA_DIR, Provenance, norm_text, read_toml
-from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
+from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 from lifecircle.errors import InputError, Problem, Problems
 from lifecircle.taxonomy import UNCLASSIFIED, Catalogue, load_catalogue
 
@@ -68,6 +68,7 @@ __all__ = [
     "CHAIN_TARGET",
     "FLOOR_AREA_COLUMNS",
     "FLOOR_AREA_TARGET",
+    "KPI_BASIS",
     "KPI_COLUMNS",
     "SATISFACTION_TARGET",
     "ChainBrands",
@@ -79,7 +80,25 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Columns of the KPI table.
-KPI_COLUMNS = ("scope", "kpi", "kpi_zh", "value", "target", "unit", "meets", "source")
+KPI_COLUMNS = ("scope", "kpi", "kpi_zh", "value", "target", "unit", "meets", "source", "basis")
+#: What each KPI counts (``basis`` column of the KPI table), by the KPI's name before ``:``.
+KPI_BASIS = {
+    "circles_total": "circles",
+    "circles": "circles",
+    "circles_basic_or_better": "circles",
+    "circles_with": "circles",
+    "communities_basic_or_better": "residences",
+    "communities_covered": "residences",
+    "households_basic_or_better": "households",
+    "households_covered": "households",
+    "outlets_total": "outlets",
+    "chain_share": "outlets",
+    "outlets_per_10k": "population",
+    "service_floor_area_per_100hh": "households",
+    "satisfaction_rate": "responses",
+    "satisfaction_n_valid": "responses",
+}
+
 #: 连锁化率 target (2025 notice, by 2030; 武汉 2022) — standards.md §8, §13 D9 (V2).
 CHAIN_TARGET = 0.30
 #: 居民满意度 target (Guide 2021; 三年行动; 2025 notice) — standards.md §4, §8 (V2).
@@ -373,7 +392,9 @@ def compute_kpis(
         ``kpi_zh``, ``value`` (float; shares 0–1), ``target`` (NaN when none), ``unit``
         (``share``, ``count``, ``per 10k residents``, ``m² per 100 households``), ``meets``
         (nullable bool, ``value >= target``), ``source`` (the target's confidence tag; ``""``
-        without target).  City rows first, then districts in sorted order.
+        without target), ``basis`` (what the figure counts: ``households``, ``residences``
+        (小区), ``circles``, ``outlets``, ``population``, ``responses``; :data:`KPI_BASIS`).
+        City rows first, then districts in sorted order.
 
     Raises
     ------
@@ -417,7 +438,8 @@ def compute_kpis(
         )
         for name in names:
             rows += _scope_rows(name, inputs, name, targets, city=False)
-    out = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(KPI_COLUMNS[:-1]))
+    out["basis"] = out["kpi"].str.split(":").str[0].map(KPI_BASIS).fillna("")
     out["value"] = out["value"].astype(np.float64)
     out["target"] = out["target"].astype(np.float64)
     meets = [
@@ -565,7 +587,7 @@ def _prepare(
         circ["district"] = (
             circ["circle_id"].map(circle_district) if circle_district is not None else None
         )
-        bad = sorted(set(circ["grade"]) - set(GRADES) - {NOT_GRADED})
+        bad = sorted(set(circ["grade"]) - set(GRADES) - {NOT_GRADED, UNVERIFIED})
         if bad:
             raise InputError(
                 Problem(
@@ -815,7 +837,7 @@ def _scope_rows(
     if inputs.circles is not None:
         circ = _in_scope(inputs.circles, district)
         rows.append(_row(scope, "circles_total", "生活圈总数", len(circ), "count"))
-        for grade in (*GRADES, NOT_GRADED):
+        for grade in (*GRADES, NOT_GRADED, UNVERIFIED):
             rows.append(
                 _row(
                     scope,

@@ -14,13 +14,24 @@ import pandas as pd
 
 from lifecircle.network import WalkNetwork
 
-__all__ = ["GRADES", "GRADE_EN", "NOT_GRADED", "Assessment"]
+__all__ = ["ALL_GRADES", "GRADES", "GRADE_EN", "NOT_GRADED", "UNVERIFIED", "Assessment"]
 
 #: Grades from lowest to highest (商务部 三年行动: 基础型、提升型、品质型).
 GRADES = ("基础型", "提升型", "品质型")
 #: Label for a circle that reaches no grade.
 NOT_GRADED = "未达标"
-GRADE_EN = {"基础型": "basic", "提升型": "enhanced", "品质型": "quality", NOT_GRADED: "not graded"}
+#: Label for a circle that reaches no grade while a 业态 it lacks failed the data audit in its
+#: area: the data, not the city, may be missing (待核实).
+UNVERIFIED = "待核实"
+GRADE_EN = {
+    "基础型": "basic",
+    "提升型": "enhanced",
+    "品质型": "quality",
+    NOT_GRADED: "not graded",
+    UNVERIFIED: "unverified",
+}
+#: Every value of the ``grade`` column, highest first.
+ALL_GRADES = (*GRADES[::-1], NOT_GRADED, UNVERIFIED)
 
 
 @dataclass
@@ -78,6 +89,17 @@ class Assessment:
     snapshot
         Data snapshot for the reports: input file hashes, rulebook and catalogue versions,
         software version, date, parameters.
+    audit
+        The data audit (数据体检, :func:`lifecircle.project.audit.audit_city`): ``check, scope,
+        category, value, threshold, status, message, message_en``; ``None`` when not run.
+    data_flags
+        Where the data failed the audit, per residence and 业态 (see
+        :func:`~lifecircle.assess.grading.grade_circles`); grading reads it, so regrading (web,
+        what-if) keeps 待核实 where it applies.
+    figures
+        The run's headline figures, the same in every output (``summary.json``): residences
+        read and assessed, households known and estimated and the method, population
+        assessed, outlets read, classified and assessed.
     """
 
     city: str
@@ -93,3 +115,6 @@ class Assessment:
     satisfaction: pd.DataFrame | None = None
     evaluation: pd.DataFrame | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    audit: pd.DataFrame | None = None
+    data_flags: pd.DataFrame | None = None
+    figures: dict[str, Any] = field(default_factory=dict)

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from lifecircle.assess.circles import assign_circles
 from lifecircle.assess.grading import blind_spots, grade_circles
-from lifecircle.assess.model import GRADES, NOT_GRADED, Assessment
+from lifecircle.assess.model import GRADES, NOT_GRADED, UNVERIFIED, Assessment
 from lifecircle.assess.rulebook import PRESETS, Rulebook, load_rulebook
 from lifecircle.errors import InputError
 from lifecircle.network import WalkNetwork
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from lifecircle.access import AccessResult
     from lifecircle.taxonomy import Catalogue
 
-__all__ = ["assess_city", "file_sha256"]
+__all__ = ["assess_city", "city_kpis", "file_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def assess_city(
     circle_minutes: float = 15.0,
     progress: bool = False,
     access: AccessResult | None = None,
+    district_levels: Sequence[str] = (),
+    data_flags: pd.DataFrame | None = None,
 ) -> Assessment:
     """Assess every life circle of a city.
 
@@ -123,6 +126,14 @@ def assess_city(
         must cover the bands the catalogue and rulebook use, at the same walking speed.
     progress
         Show progress bars.
+    district_levels
+        District levels (``区``, ``街道``, ``社区``, largest first) whose ``district:<level>``
+        columns the residences and outlets carry (:func:`lifecircle.project.read_inputs`): each
+        circle gets its district at every level (the one most of its residences lie in),
+        automatic circles are named after the smallest one and their most common street, and
+        the KPIs get rows per district (``scope = district:<level>:<name>``).
+    data_flags
+        Where the data failed the audit (see :func:`~lifecircle.assess.grade_circles`).
 
     Returns
     -------
@@ -197,7 +208,6 @@ def assess_city(
         members, circle_frame = assign_circles(
             residences, auto=True, network=network, minutes=circle_minutes, walk_speed=walk_speed
         )
-    t = lap("circles", t)
     circle_ids = circle_frame["circle_id"].astype(str).tolist()
 
     res_out = access.residences.copy()
@@ -207,6 +217,10 @@ def assess_city(
         .map(members.set_index(members["residence_id"].astype(str))["circle_id"])
         .astype("string")
     )
+    circle_frame = describe_circle_districts(
+        circle_frame, res_out, network, district_levels, rename=circles is None and mapping is None
+    )
+    t = lap("circles", t)
 
     satisfaction = None
     if responses is not None:
@@ -240,24 +254,29 @@ def assess_city(
         evaluation=evaluation,
         satisfaction=satisfaction,
         circles=circle_frame,
+        data_flags=data_flags,
     )
+    district_cols = [f"district:{lv}" for lv in district_levels]
+    district_cols = [c for c in district_cols if c in circle_frame.columns]
+    if district_cols:  # grades carry each circle's district at every level, after its name
+        where = circle_frame.set_index(circle_frame["circle_id"].astype(str))[district_cols]
+        at = grades.columns.get_loc("name") + 1
+        for i, col in enumerate(district_cols):
+            grades.insert(at + i, col, grades["circle_id"].astype(str).map(where[col]).to_numpy())
     spots = blind_spots(access.table, res_out, cat)
     t = lap("grading", t)
 
-    from lifecircle.assess.kpis import compute_kpis
-
-    has_district = "district" in circle_frame.columns and circle_frame["district"].notna().any()
     access_frame = access.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas()
-    kpis = compute_kpis(
-        access=access_frame,
-        residences=res_out,
-        outlets=outlets,
-        grades=grades,
-        evidence=evidence,
-        catalogue=cat,
-        circles=circle_frame,
-        satisfaction=satisfaction,
-        district_column="district" if has_district else None,
+    kpis = city_kpis(
+        access_frame,
+        res_out,
+        outlets,
+        grades,
+        evidence,
+        cat,
+        circle_frame,
+        satisfaction,
+        district_levels,
     )
     lap("kpis", t)
 
@@ -292,8 +311,9 @@ def assess_city(
             if len(access.excluded)
             else 0,
             "circles": len(circle_frame),
-            "grades": {g: int(counts.get(g, 0)) for g in (*GRADES, NOT_GRADED)},
+            "grades": {g: int(counts.get(g, 0)) for g in (*GRADES, NOT_GRADED, UNVERIFIED)},
         },
+        "district_levels": list(district_levels),
         "timings_s": {**timings, "total": round(time.perf_counter() - started, 3)},
     }
     log.info(
@@ -318,4 +338,122 @@ def assess_city(
         satisfaction=satisfaction,
         evaluation=evaluation,
         snapshot=snapshot,
+        data_flags=data_flags,
     )
+
+
+def assessed_residences(residences: pd.DataFrame) -> pd.DataFrame:
+    """The residences that count in the figures: those on the walking network."""
+    if "status" not in residences.columns:
+        return residences
+    return residences.loc[residences["status"].astype(str) == "ok"]
+
+
+def city_kpis(
+    access_frame: pd.DataFrame,
+    residences: pd.DataFrame,
+    outlets: pd.DataFrame,
+    grades: pd.DataFrame,
+    evidence: pd.DataFrame,
+    catalogue: Catalogue,
+    circles: pd.DataFrame,
+    satisfaction: pd.DataFrame | None = None,
+    district_levels: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The KPI table of an assessment: the city, then every district of every level.
+
+    Denominators are the *assessed* residences (on the walking network, inside the study area)
+    and their population; the ``basis`` column says what each figure counts (``households``,
+    ``residences`` (小区), ``circles``, ``outlets``, ``population``, ``responses``).  District
+    rows have ``scope = district:<level>:<name>``; a ``district`` column on the circles (from
+    circle boundaries or a mapping) adds rows with the plain district name, as before.
+    """
+    from lifecircle.assess.kpis import compute_kpis
+
+    res = assessed_residences(residences)
+    common = {
+        "access": access_frame,
+        "residences": res,
+        "outlets": outlets,
+        "grades": grades,
+        "evidence": evidence,
+        "catalogue": catalogue,
+        "circles": circles,
+        "satisfaction": satisfaction,
+    }
+    has_district = "district" in circles.columns and circles["district"].notna().any()
+    parts = [compute_kpis(**common, district_column="district" if has_district else None)]
+    for level in district_levels:
+        column = f"district:{level}"
+        if column not in res.columns:
+            continue
+        part = compute_kpis(**common, district_column=column)
+        part = part.loc[part["scope"] != "city"].copy()
+        part["scope"] = f"{column}:" + part["scope"].astype(str)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def describe_circle_districts(
+    circles: gpd.GeoDataFrame,
+    residences: pd.DataFrame,
+    network: WalkNetwork,
+    levels: Sequence[str],
+    *,
+    rename: bool,
+) -> gpd.GeoDataFrame:
+    """Each circle's district at every level, and names for automatic circles.
+
+    A circle lies in the district most of its residences lie in (``district:<level>``).  With
+    ``rename``, a circle is named after the smallest district it lies in and the street most of
+    its residences are reached from (``碑林区·东大街生活圈``); with neither it keeps its name;
+    names used twice are numbered (``… 1``, ``… 2``).  Never an internal id.
+    """
+    out = circles.copy()
+    members = residences.loc[residences["circle_id"].notna()]
+    cids = members["circle_id"].astype(str)
+
+    def mode_by_circle(values: pd.Series) -> pd.Series:
+        frame = pd.DataFrame({"c": cids.to_numpy(), "v": values.to_numpy()}).dropna()
+        if not len(frame):
+            return pd.Series(dtype="string")
+        counts = frame.groupby(["c", "v"], sort=True).size().reset_index(name="n")
+        counts = counts.sort_values(["c", "n", "v"], ascending=[True, False, True])
+        return counts.drop_duplicates("c").set_index("c")["v"]
+
+    ids = out["circle_id"].astype(str)
+    for level in levels:
+        column = f"district:{level}"
+        if column in members.columns:
+            out[column] = ids.map(mode_by_circle(members[column])).astype("string").to_numpy()
+    if not rename:
+        return out
+    street = pd.Series(pd.NA, index=members.index, dtype="string")
+    if "edge" in members.columns and "name" in network.edge_attrs.columns:
+        edge = pd.to_numeric(members["edge"], errors="coerce")
+        ok = edge.notna().to_numpy() & (edge.fillna(-1).to_numpy() >= 0)
+        edge_names = network.edge_attrs["name"].astype("string").to_numpy(dtype=object)
+        values = np.full(len(members), None, dtype=object)
+        values[ok] = edge_names[edge.to_numpy()[ok].astype(np.int64)]
+        street = pd.Series(values, index=members.index, dtype="string").str.split(";").str[0]
+    main_street = ids.map(mode_by_circle(street.where(street.str.strip() != "")))
+    place = (
+        ids.map(mode_by_circle(members[f"district:{levels[-1]}"]))
+        if levels and f"district:{levels[-1]}" in members.columns
+        else pd.Series(pd.NA, index=ids.index, dtype="string")
+    )
+    names: list[str] = []
+    for old, d, s in zip(out["name"].astype("string"), place, main_street, strict=True):
+        parts = [str(x) for x in (d, s) if isinstance(x, str) and x.strip()]
+        names.append("·".join(parts) + "生活圈" if parts else str(old))
+    counts = pd.Series(names).value_counts()
+    seen: dict[str, int] = {}
+    final = []
+    for name in names:
+        if counts[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            final.append(f"{name} {seen[name]}")
+        else:
+            final.append(name)
+    out["name"] = pd.array(final, dtype="string")
+    return out

@@ -29,7 +29,6 @@ import itertools
 import json
 import logging
 import math
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lifecircle._toml import LineIndex, at_line
 from lifecircle.assess.model import GRADE_EN, GRADES
 from lifecircle.errors import InputError, Problem
 
@@ -334,7 +334,7 @@ def load_rulebook(
         if isinstance(overrides, Mapping):
             label = "<overrides>"
             digests.append(json.dumps(overrides, sort_keys=True, default=str).encode())
-            top = _annotate({"version": "overrides", **overrides}, label, _LineIndex(""), problems)
+            top = _annotate({"version": "overrides", **overrides}, label, LineIndex(""), problems)
             files.append(label)
         else:
             ov = Path(overrides)
@@ -393,14 +393,14 @@ def _read_chain(
             )
         )
         return {}
-    lines = _LineIndex(text)
+    lines = LineIndex(text)
     extends = raw.pop("extends", "default" if base_default else "none")
     base: dict[str, Any] = {}
     if not isinstance(extends, str) or not extends.strip():
         problems.append(
             Problem(
                 f"extends must be a preset name or a file name, got {extends!r}"
-                + _at(lines.find(("extends",))),
+                + at_line(lines.find(("extends",))),
                 file=file,
                 field="extends",
                 fix=f'write extends = "default" (or one of {", ".join(PRESETS)}, a path, "none")',
@@ -412,7 +412,7 @@ def _read_chain(
         if key in seen or key == str(path.resolve()):
             problems.append(
                 Problem(
-                    f"extends {extends!r} makes a cycle" + _at(lines.find(("extends",))),
+                    f"extends {extends!r} makes a cycle" + at_line(lines.find(("extends",))),
                     file=file,
                     field="extends",
                     fix='let the chain of extends end in a rulebook with extends = "none"',
@@ -421,7 +421,8 @@ def _read_chain(
         elif extends not in PRESETS and not target.is_file():
             problems.append(
                 Problem(
-                    f"extends {extends!r}: no such preset or file" + _at(lines.find(("extends",))),
+                    f"extends {extends!r}: no such preset or file"
+                    + at_line(lines.find(("extends",))),
                     file=file,
                     field="extends",
                     fix=f"use one of {', '.join(PRESETS)} or a path relative to this file",
@@ -436,70 +437,8 @@ def _read_chain(
     return _merge(base, _annotate(raw, file, lines, problems))
 
 
-def _at(line: int | None) -> str:
-    return f" (line {line})" if line else ""
-
-
-class _LineIndex:
-    """Line numbers of TOML keys and tables (best effort; tomllib gives none)."""
-
-    _KEY = r'(?:[A-Za-z0-9_-]+|"[^"\n]*"|\'[^\'\n]*\')'
-    _DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
-    _HEADER = re.compile(rf"^\s*\[\s*({_DOTTED})\s*\]\s*(?:#.*)?$")
-    _ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[tuple[str, ...], int] = {}
-        table: tuple[str, ...] = ()
-        depth = 0
-        for number, line in enumerate(text.splitlines(), start=1):
-            if depth > 0:  # inside a multi-line array or inline table
-                depth += _balance(line)
-                continue
-            header = self._HEADER.match(line)
-            if header:
-                table = self._split(header.group(1))
-                self.lines.setdefault(table, number)
-                continue
-            assign = self._ASSIGN.match(line)
-            if assign:
-                self.lines.setdefault((*table, *self._split(assign.group(1))), number)
-                depth = max(0, _balance(line[assign.end() :]))
-
-    @classmethod
-    def _split(cls, dotted: str) -> tuple[str, ...]:
-        parts = re.findall(cls._KEY, dotted)
-        return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
-
-    def find(self, path: tuple[str, ...]) -> int | None:
-        """Line of ``path``, else of its nearest enclosing table written in the file."""
-        for n in range(len(path), 0, -1):
-            if path[:n] in self.lines:
-                return self.lines[path[:n]]
-        return None
-
-
-def _balance(text: str) -> int:
-    """Open minus closed brackets/braces outside strings and comments."""
-    depth = 0
-    quote = ""
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return depth
-
-
 def _annotate(
-    raw: dict[str, Any], file: str, lines: _LineIndex, problems: list[Problem]
+    raw: dict[str, Any], file: str, lines: LineIndex, problems: list[Problem]
 ) -> dict[str, Any]:
     """Turn a raw document into one whose rules are tables with provenance (``_origin``)."""
     doc: dict[str, Any] = {}
@@ -514,7 +453,7 @@ def _annotate(
                 if canonical is None:
                     problems.append(
                         Problem(
-                            f"unknown grade {gname!r}" + _at(lines.find(where)),
+                            f"unknown grade {gname!r}" + at_line(lines.find(where)),
                             file=file,
                             field=f"grade.{gname}",
                             fix='use [grade."基础型"], [grade."提升型"] or [grade."品质型"] '
@@ -526,7 +465,7 @@ def _annotate(
                     problems.append(
                         Problem(
                             f"grade {gname!r} must be a table, got {gvalue!r}"
-                            + _at(lines.find(where)),
+                            + at_line(lines.find(where)),
                             file=file,
                             field=f"grade.{gname}",
                             fix=f'write [grade."{canonical}"] with its rules',
@@ -594,7 +533,7 @@ class _Checker:
 
     def add(self, message: str, origin: tuple[Any, ...], field_: str, fix: str) -> None:
         file, line = origin[0], origin[1]
-        self.problems.append(Problem(message + _at(line), file=file, field=field_, fix=fix))
+        self.problems.append(Problem(message + at_line(line), file=file, field=field_, fix=fix))
 
     def rule(self, raw: dict[str, Any], key: str, where: str) -> tuple[Any, Rule] | None:
         origin = raw.get(_ORIGIN, (None, None))

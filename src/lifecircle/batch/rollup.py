@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifecircle.assess.model import GRADES, NOT_GRADED
+from lifecircle.assess.model import GRADES, NOT_GRADED, UNVERIFIED
 from lifecircle.batch.city import MANIFEST
 from lifecircle.batch.config import CityConfig
 
@@ -46,6 +46,7 @@ ROLLUP_COLUMNS: dict[str, str] = {
         for g, en in zip(GRADES, ("basic", "enhanced", "quality"), strict=True)
     },
     f"circles_{NOT_GRADED}": f"{NOT_GRADED} not graded",
+    f"circles_{UNVERIFIED}": f"{UNVERIFIED} unverified",
     "circles_basic_or_better": "基础型及以上生活圈占比 Circles ≥ basic",
     "households_basic_or_better": "基础型及以上生活圈户数占比 Households in circles ≥ basic",
     "basic_coverage": "基本保障类业态平均覆盖户数占比 Mean household coverage, basic 业态",
@@ -79,7 +80,7 @@ _COUNTS = (
     "households",
     "n_outlets",
     "n_circles",
-    *(f"circles_{g}" for g in (*GRADES, NOT_GRADED)),
+    *(f"circles_{g}" for g in (*GRADES, NOT_GRADED, UNVERIFIED)),
     "satisfaction_n",
 )
 #: Which weights average each share across cities.
@@ -139,7 +140,7 @@ def _city_row(
         row["n_circles"] = len(grades)
         row["households"] = float(pd.to_numeric(grades["households"], errors="coerce").sum())
         counts = grades["grade"].value_counts()
-        for g in (*GRADES, NOT_GRADED):
+        for g in (*GRADES, NOT_GRADED, UNVERIFIED):
             row[f"circles_{g}"] = int(counts.get(g, 0))
         row["circles_basic_or_better"] = (
             sum(row[f"circles_{g}"] for g in GRADES) / len(grades) if len(grades) else math.nan

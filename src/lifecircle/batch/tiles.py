@@ -187,28 +187,8 @@ def plan_tiles(
 
 
 def tile_network(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
-    """The sub-network of the given edges (ascending) and their end nodes, order preserved.
-
-    Keeping the relative order of nodes, edges and half-edges makes every tie in snapping and in
-    the search break the same way as in the whole network.
-    """
-    edges = np.asarray(edges, dtype=np.int64)
-    nodes = np.unique(np.concatenate([network.edge_u[edges], network.edge_v[edges]]))
-    remap = np.full(network.n_nodes, -1, dtype=np.int64)
-    remap[nodes] = np.arange(nodes.size, dtype=np.int64)
-    return WalkNetwork(
-        crs=network.crs,
-        node_x=network.node_x[nodes],
-        node_y=network.node_y[nodes],
-        node_id=network.node_id[nodes],
-        edge_u=remap[network.edge_u[edges]],
-        edge_v=remap[network.edge_v[edges]],
-        edge_length=network.edge_length[edges],
-        edge_geometry=network.edge_geometry[edges],
-        edge_attrs=network.edge_attrs.iloc[edges].reset_index(drop=True),
-        source=f"{network.source} (tile of {edges.size} edges)",
-        report=network.report,
-    )
+    """The sub-network of the given edges (ascending) and their end nodes, order preserved."""
+    return network.subnetwork(edges, label="tile")
 
 
 @dataclass

@@ -27,7 +27,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from lifecircle.errors import InputError, Problem, Problems
+from lifecircle.errors import CRSError, InputError, Problem, Problems
 from lifecircle.geo import project_xy
 
 if TYPE_CHECKING:
@@ -1181,13 +1181,20 @@ def finish_points(
     network: Any,
     max_outside_m: float,
     on_outside: OnInvalid,
+    accept_offset: bool = False,
 ) -> FinishedPoints:
     """Convert to WGS-84, check the network's area, raise every problem, check the offset.
+
+    A layer whose declared coordinate system is contradicted by the offset check (it fits the
+    network clearly better in another one, shifted by the GCJ-02/BD-09 amount) is an error
+    naming the system that fits, unless ``accept_offset`` (then a warning).
 
     Raises
     ------
     InputError
         With every problem recorded by the reader and here.
+    CRSError
+        The offset check contradicts the declared system (and ``accept_offset`` is false).
     """
     from lifecircle.geo import check_offset, to_wgs84
 
@@ -1235,7 +1242,20 @@ def finish_points(
             has = np.flatnonzero(footprint != None)  # noqa: E711 - element-wise
             footprint[has] = shapely.transform(footprint[has], _convert)
     if network is not None and keep.any():
-        attrs["offset_check"] = check_offset(
-            coords.lon[keep], coords.lat[keep], layer.crs, network, what=what
+        check = check_offset(
+            coords.lon[keep], coords.lat[keep], layer.crs, network, what=what, warn=accept_offset
         )
+        attrs["offset_check"] = check
+        if check.suspicious and not accept_offset:
+            raise CRSError(
+                Problem(
+                    f"the coordinates do not fit the declared {layer.crs}: {check.message}",
+                    file=layer.table.file,
+                    field="crs",
+                    fix=f"declare the system that fits: --{what}-crs {check.best} (city file: "
+                    f'{what}.crs = "{check.best}"); if {layer.crs} is right after all, '
+                    f"--accept-offset ({what}.accept_offset = true) keeps it with a warning",
+                ),
+                what,
+            )
     return FinishedPoints(keep, wlon, wlat, footprint, attrs)

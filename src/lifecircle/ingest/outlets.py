@@ -74,6 +74,7 @@ def read_outlets(
     on_missing: OnInvalid = "error",
     where: str | None = None,
     layer: str | int | None = None,
+    accept_offset: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read outlets from a file or DataFrame, validate them and assign 业态 categories.
 
@@ -125,6 +126,11 @@ def read_outlets(
         messages still refer to the file.
     layer
         Layer of a multi-layer file (GeoPackage).
+    accept_offset
+        With a network, a layer that fits it clearly better in another coordinate system
+        (the GCJ-02/BD-09 shift) is a :class:`~lifecircle.errors.CRSError` naming that system;
+        ``True`` keeps the declared system with a
+        :class:`~lifecircle.errors.CoordinateOffsetWarning` instead.
 
     Returns
     -------
@@ -197,7 +203,12 @@ def read_outlets(
     source_type = _source_type(frame)
 
     done = t.finish_points(
-        layer_, what=what, network=network, max_outside_m=max_outside_m, on_outside=on_outside
+        layer_,
+        what=what,
+        network=network,
+        max_outside_m=max_outside_m,
+        on_outside=on_outside,
+        accept_offset=accept_offset,
     )
     import geopandas as gpd
 

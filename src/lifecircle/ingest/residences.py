@@ -95,6 +95,7 @@ def read_residences(
     on_missing: OnInvalid = "error",
     where: str | None = None,
     layer: str | int | None = None,
+    accept_offset: bool = False,
     m2_per_household: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Read residences from a file or DataFrame, validate them and complete households/population.
@@ -133,7 +134,7 @@ def read_residences(
         A :class:`~lifecircle.network.WalkNetwork` (or edges GeoDataFrame): residences farther
         than ``max_outside_m`` outside its bounding box are errors (or dropped with
         ``on_outside="drop"``), and the layer is checked for the GCJ-02/BD-09 offset signature.
-    max_outside_m, on_outside, on_missing, where, layer
+    max_outside_m, on_outside, on_missing, where, layer, accept_offset
         As in :func:`~lifecircle.ingest.outlets.read_outlets`.
     m2_per_household
         For ``.osm.pbf`` only: gross floor area per household of the estimate (default
@@ -221,7 +222,12 @@ def read_residences(
     kinds = _kinds(frame, kind, pbf)
 
     done = t.finish_points(
-        layer_, what=what, network=network, max_outside_m=max_outside_m, on_outside=on_outside
+        layer_,
+        what=what,
+        network=network,
+        max_outside_m=max_outside_m,
+        on_outside=on_outside,
+        accept_offset=accept_offset,
     )
     import geopandas as gpd
 

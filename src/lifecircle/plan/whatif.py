@@ -535,6 +535,7 @@ class WhatIf:
             evaluation=self.assessment.evaluation,
             satisfaction=self.assessment.satisfaction,
             circles=sub_circles,
+            data_flags=getattr(self.assessment, "data_flags", None),
         )
         self.grades = self._splice(self.grades, grades, circles, by_category=False)
         self.evidence = self._splice(self.evidence, evidence, circles, by_category=True)
@@ -650,11 +651,11 @@ class WhatIf:
             if mine.any():
                 values[f"circles_with:{code}"] = float(ev_present[mine].mean())
         if grades_moved:
-            from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
+            from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 
             grade = self.grades["grade"].astype(str).to_numpy()
             values["circles_total"] = float(grade.size)
-            for g in (*GRADES, NOT_GRADED):
+            for g in (*GRADES, NOT_GRADED, UNVERIFIED):
                 values[f"circles:{GRADE_EN[g]}"] = float((grade == g).sum())
             graded = self.grades["circle_id"].astype(str).to_numpy()[np.isin(grade, GRADES)]
             values["circles_basic_or_better"] = _share(graded.size, grade.size)

@@ -37,10 +37,11 @@ __all__ = [
 
 #: Fill colour of each grade (lowest red to highest dark green).
 GRADE_COLOURS = {
-    GRADE_ORDER[0]: "#d7301f",
-    GRADE_ORDER[1]: "#fdbb84",
-    GRADE_ORDER[2]: "#78c679",
-    GRADE_ORDER[3]: "#238443",
+    GRADE_ORDER[0]: "#9e9e9e",
+    GRADE_ORDER[1]: "#d7301f",
+    GRADE_ORDER[2]: "#fdbb84",
+    GRADE_ORDER[3]: "#78c679",
+    GRADE_ORDER[4]: "#238443",
 }
 #: Colour of each outlet class.
 CLASS_COLOURS = {"basic": "#2171b5", "quality": "#e6550d"}

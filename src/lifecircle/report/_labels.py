@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
+from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 
 __all__ = [
     "COLUMNS",
@@ -376,4 +376,4 @@ def grade_label(grade: object, lang: str) -> str:
 
 
 #: Grades from lowest to highest including "not graded", for charts and legends.
-GRADE_ORDER: tuple[str, ...] = (NOT_GRADED, *GRADES)
+GRADE_ORDER: tuple[str, ...] = (UNVERIFIED, NOT_GRADED, *GRADES)

@@ -22,6 +22,7 @@ __all__ = ["PdfBlock", "build_pdf"]
 
 _OK = "#1a7f37"
 _BAD = "#c62828"
+_STATE_COLOURS = {"ok": _OK, "bad": _BAD, "warn": "#9a6700"}
 
 
 @dataclass
@@ -122,10 +123,10 @@ def _table(table: DisplayTable, width: float, size: float, *, shaded: bool = Fal
     head = _cell_style(size, bold=True)
     para_styles = {
         (right, state): _cell_style(
-            size, right=right, colour={"ok": _OK, "bad": _BAD}.get(state or "")
+            size, right=right, colour=_STATE_COLOURS.get(state or "")
         )
         for right in (False, True)
-        for state in (None, "ok", "bad")
+        for state in (None, *_STATE_COLOURS)
     }
     commands: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), PDF_LATIN),
@@ -158,9 +159,9 @@ def _table(table: DisplayTable, width: float, size: float, *, shaded: bool = Fal
         cells = []
         for j, value in enumerate(row):
             state = status[j]
-            if state in ("ok", "bad"):
+            if state in _STATE_COLOURS:
                 commands.append(
-                    ("TEXTCOLOR", (j, i), (j, i), colors.HexColor(_OK if state == "ok" else _BAD))
+                    ("TEXTCOLOR", (j, i), (j, i), colors.HexColor(_STATE_COLOURS[state]))
                 )
             cells.append(cell(value, i, j, para_styles[(table.numeric[j], state)]))
         data.append(cells)

@@ -274,7 +274,7 @@ def grade_table(
     numeric = [False, False, False, True, True, True] + [True] * len(optional) + [False]
     widths = [1.0, 1.5, 1.1, 1.1, 0.9, 0.9] + [1.0] * len(optional) + [3.6]
     rows, status, row_links = [], [], []
-    grade_state = {"未达标": "bad"}
+    grade_state = {"未达标": "bad", "待核实": "warn"}
     for rec in grades.to_dict("records"):
         row = [
             str(rec.get("circle_id")),

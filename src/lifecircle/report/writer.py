@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lifecircle.assess.model import NOT_GRADED, Assessment
+from lifecircle.assess.model import GRADES, NOT_GRADED, UNVERIFIED, Assessment
 from lifecircle.errors import InputError, Problems
 from lifecircle.report import _figures as fig
 from lifecircle.report._fonts import CJK_FONT_FAMILY_CSS, CJK_FONT_FILE, CJK_LICENSE_FILE
@@ -237,7 +237,7 @@ def _image(path: Path, rel: str, caption: str, dpi: int) -> _Image:
 def _summary(assessment: Assessment, lang: str) -> str:
     grades = assessment.grades
     n = len(grades)
-    graded = int((grades["grade"] != NOT_GRADED).sum())
+    graded = int(grades["grade"].isin(GRADES).sum())
     hh = pd.to_numeric(grades["households"], errors="coerce").sum()
     return text(
         "summary_text",
@@ -771,7 +771,7 @@ def _circle_reports(
         if isinstance(next_grade, str) and next_grade:
             summary_rows.append((text("next_grade", lang), grade_label(next_grade, lang)))
         summary = _labels_table(summary_rows, lang)
-        summary.status[1][1] = "bad" if rec.get("grade") == NOT_GRADED else None
+        summary.status[1][1] = "bad" if rec.get("grade") in (NOT_GRADED, UNVERIFIED) else None
         missing_col = (
             "missing_for_next_grade_en"
             if lang == "en" and "missing_for_next_grade_en" in rec

@@ -1014,6 +1014,7 @@ class City:
             evaluation=self.assessment.evaluation,
             satisfaction=satisfaction,
             circles=self.circles,
+            data_flags=getattr(self.assessment, "data_flags", None),
         )
         spots = blind_spots(self.access, res, self.catalogue)
         has_district = "district" in self.circles.columns and self.circles["district"].notna().any()

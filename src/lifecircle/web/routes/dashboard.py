@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
+from lifecircle.assess.model import ALL_GRADES, GRADE_EN
 from lifecircle.assess.survey import read_responses, satisfaction_by_circle
 from lifecircle.store.models import Need
 from lifecircle.web.city import City, _records
@@ -69,7 +69,7 @@ def grades(city: CurrentCity, principal: PlannerUser, db: DbSession) -> dict[str
     return {
         "counts": [
             {"grade": name, "grade_en": GRADE_EN[name], "circles": int(counts.get(name, 0))}
-            for name in (*GRADES[::-1], NOT_GRADED)
+            for name in ALL_GRADES
         ],
         "circles": _records(g),
     }

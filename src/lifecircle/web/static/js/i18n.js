@@ -276,6 +276,7 @@ window.LC_I18N = {
     "grade.enhanced": "提升型",
     "grade.basic": "基础型",
     "grade.none": "未达标",
+    "grade.unverified": "待核实",
 
     "board.title": "社区公告栏",
     "board.lead": "零工服务专区、商户优惠和社区活动（邻里节、美食节、消费节）。",
@@ -588,6 +589,7 @@ window.LC_I18N = {
     "grade.enhanced": "Enhanced",
     "grade.basic": "Basic",
     "grade.none": "Not graded",
+    "grade.unverified": "Unverified (data)",
 
     "board.title": "Community board",
     "board.lead": "Gig jobs, shop promotions and neighbourhood events (food, shopping and neighbours' festivals).",

@@ -6,8 +6,8 @@
   var LC = window.LC;
   var $ = function (id) { return document.getElementById(id); };
 
-  var GRADE_COLORS = { "品质型": "#2e7d32", "提升型": "#1e88e5", "基础型": "#f9a825", "未达标": "#c62828" };
-  var GRADE_KEYS = { "品质型": "grade.quality", "提升型": "grade.enhanced", "基础型": "grade.basic", "未达标": "grade.none" };
+  var GRADE_COLORS = { "品质型": "#2e7d32", "提升型": "#1e88e5", "基础型": "#f9a825", "未达标": "#c62828", "待核实": "#9e9e9e" };
+  var GRADE_KEYS = { "品质型": "grade.quality", "提升型": "grade.enhanced", "基础型": "grade.basic", "未达标": "grade.none", "待核实": "grade.unverified" };
   var state = { map: null, layers: {}, grades: {}, circles: null, started: false, data: {} };
   var scen = { picking: false, marker: null, detail: null };
 
