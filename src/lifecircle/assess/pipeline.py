@@ -212,6 +212,13 @@ def assess_city(
 
     res_out = access.residences.copy()
     res_out["residence_id"] = res_out["residence_id"].astype(str)
+    # counts and districts as given (an access result computed elsewhere may predate them)
+    given = residences.set_index(residences["residence_id"].astype(str))
+    for col in given.columns:
+        if col in _FROM_RESIDENCES or col.startswith("district:"):
+            res_out[col] = res_out["residence_id"].map(given[col]).to_numpy()
+    first = ["residence_id", *(c for c in given.columns if c in res_out.columns)]
+    res_out = res_out[list(dict.fromkeys([*first, *res_out.columns]))]
     res_out["circle_id"] = (
         res_out["residence_id"]
         .map(members.set_index(members["residence_id"].astype(str))["circle_id"])
@@ -340,6 +347,13 @@ def assess_city(
         snapshot=snapshot,
         data_flags=data_flags,
     )
+
+
+#: Columns of the residences that the assessment takes from its ``residences`` argument.
+_FROM_RESIDENCES = frozenset(
+    {"households", "population", "households_estimated", "population_estimated",
+     "households_source"}
+)  # fmt: skip
 
 
 def assessed_residences(residences: pd.DataFrame) -> pd.DataFrame:

@@ -28,14 +28,16 @@ from lifecircle.batch._measure import StepStats, measure
 from lifecircle.batch.config import CityConfig
 from lifecircle.batch.tiles import TileAccess, TileInput, merge_tile_access, run_tile, split_inputs
 from lifecircle.errors import InputError, LifecircleError
+from lifecircle.project.inputs import access_parameters, load_city_rulebook
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from lifecircle.access import AccessResult
-    from lifecircle.assess import Assessment, Rulebook
+    from lifecircle.assess import Assessment
     from lifecircle.network import WalkNetwork
-    from lifecircle.taxonomy import Catalogue
+    from lifecircle.project import CityInputs as ProjectInputs
+    from lifecircle.project import CityRun
 
 __all__ = [
     "MANIFEST",
@@ -184,37 +186,6 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def load_city_rulebook(city: CityConfig, catalogue: Catalogue | None = None) -> Rulebook:
-    """The city's rulebook: preset or file, with ``rulebook_overrides`` merged on top."""
-    from lifecircle.assess import PRESETS, load_rulebook
-
-    overrides = dict(city.rulebook_overrides) if city.rulebook_overrides else None
-    if city.rulebook is None or city.rulebook in PRESETS:
-        return load_rulebook(preset=city.rulebook, catalogue=catalogue, overrides=overrides)
-    return load_rulebook(Path(city.rulebook), catalogue=catalogue, overrides=overrides)
-
-
-def access_parameters(
-    catalogue: Catalogue, rulebook: Rulebook, walk_speed: float | str
-) -> dict[str, Any]:
-    """The keyword arguments :func:`~lifecircle.assess.assess_city` gives ``compute_access``.
-
-    Tiles must be computed with exactly these (the bands are the default 5/10/15, the
-    catalogue's bands and the rulebook's ``must_have_within_min``).
-    """
-    from lifecircle.access import DEFAULT_BANDS_MIN
-
-    bands = sorted(
-        {*map(float, DEFAULT_BANDS_MIN), *catalogue.bands.values(), *rulebook.bands_min()}
-    )
-    return {
-        "categories": catalogue.codes(),
-        "category_names": {c.code: c.name_zh for c in catalogue.categories},
-        "walk_speed": walk_speed,
-        "bands_min": bands,
-    }
-
-
 @dataclass
 class CheckResult:
     """Whether a city's results are current (then it is skipped) and its fingerprint.
@@ -292,7 +263,11 @@ def check_city(
 
 @dataclass
 class CityInputs:
-    """A city's inputs as read and validated, with what the access step will be asked for."""
+    """A city's inputs as read and validated, with what the access step will be asked for.
+
+    ``project`` holds the inputs of :func:`lifecircle.project.read_inputs` (study area,
+    districts, household policy); without it they are completed from the three layers.
+    """
 
     city: CityConfig
     network: WalkNetwork
@@ -301,24 +276,27 @@ class CityInputs:
     access_kwargs: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     stats: StepStats = field(default_factory=lambda: StepStats("ingest"))
+    project: ProjectInputs | None = None
 
 
 @_stage("ingest")
 def read_city_inputs(city: CityConfig) -> CityInputs:
-    """Read and validate the city's network, outlets and residences (``lifecircle.ingest``)."""
-    from lifecircle.ingest import read_network, read_outlets, read_residences
-    from lifecircle.taxonomy import load_catalogue
+    """Read, clip and complete the city's inputs (:func:`lifecircle.project.read_inputs`)."""
+    from lifecircle.project import read_inputs
 
     caught: list[str] = []
     with measure("ingest") as stats, _recording_warnings(caught):
-        net = read_network(city.network.path, **dict(city.network.options))
-        outlets = read_outlets(city.outlets.path, network=net, **dict(city.outlets.options))
-        residences = read_residences(
-            city.residences.path, network=net, **dict(city.residences.options)
-        )
-        catalogue = load_catalogue()
-        kwargs = access_parameters(catalogue, load_city_rulebook(city, catalogue), city.walk_speed)
-    return CityInputs(city, net, outlets, residences, kwargs, caught, stats)
+        project = read_inputs(city)
+    return CityInputs(
+        city,
+        project.network,
+        project.outlets,
+        project.residences,
+        project.access_kwargs,
+        caught,
+        stats,
+        project,
+    )
 
 
 def _n_tiles(inputs: CityInputs) -> int:
@@ -355,91 +333,41 @@ def run_tile_step(tile_input: TileInput) -> tuple[TileAccess, StepStats]:
     return result, stats
 
 
+def _run(inputs: CityInputs, access: AccessResult | None) -> CityRun:
+    """The city run (:func:`lifecircle.project.run_city`) on inputs already read."""
+    from lifecircle.project import run_city
+    from lifecircle.project.inputs import inputs_from_frames
+
+    project = inputs.project or inputs_from_frames(
+        inputs.city, inputs.network, inputs.outlets, inputs.residences
+    )
+    return run_city(inputs.city, inputs=project, access=access)
+
+
 def _assess(inputs: CityInputs, access: AccessResult | None) -> Assessment:
-    from lifecircle.assess import assess_city
-
-    city = inputs.city
-    kwargs: dict[str, Any] = {
-        "city": city.name,
-        "rulebook": load_city_rulebook(city),
-        "walk_speed": city.walk_speed,
-        "circle_minutes": city.circle_minutes,
-        "input_files": [str(p) for p in city.input_files()],
-    }
-    if city.circles is not None:
-        import geopandas as gpd
-
-        kwargs["circles"] = gpd.read_file(city.circles)
-    if city.mapping is not None:
-        kwargs["mapping"] = city.mapping
-    if city.responses is not None:
-        kwargs["responses"] = city.responses
-        kwargs["survey"] = city.survey
-    if city.scores is not None:
-        kwargs["evaluator_scores"] = city.scores
-        kwargs["indicator_sheet"] = city.indicators
-    return assess_city(inputs.network, inputs.outlets, inputs.residences, access=access, **kwargs)
+    return _run(inputs, access).assessment
 
 
-def _write_frame_csv(frame: Any, path: Path) -> None:
-    frame.to_csv(path, index=False, encoding="utf-8-sig")  # opens in Excel
+def write_city_outputs(
+    run: CityRun, city_dir: str | os.PathLike[str], *, reports: bool = False
+) -> list[str]:
+    """Write a city's outputs; returns the paths written, relative to ``city_dir``.
 
-
-def write_city_outputs(assessment: Assessment, city_dir: str | os.PathLike[str]) -> list[str]:
-    """Write a city's tables; returns the paths written, relative to ``city_dir``.
-
-    ``grades.csv, evidence.csv, kpis.csv, blind_spots.csv`` (and ``satisfaction.csv``,
-    ``evaluation.csv`` when there are surveys or scores), ``circles.geojson``,
-    ``circle_mapping.csv``, ``access.parquet`` (the long residence × 业态 table),
+    Those of :meth:`lifecircle.project.CityRun.write` (``summary.json``, ``audit.csv``,
+    ``grades.csv`` …, ``access.parquet``; with ``reports`` the reports as the city asks) plus
     ``residences.parquet`` (GeoParquet, with each residence's circle and snapping) and
     ``snapshot.json`` (what the results were computed from).
     """
-    from lifecircle.assess import write_circle_mapping
-
     out = Path(city_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    tables = {
-        "grades.csv": assessment.grades,
-        "evidence.csv": assessment.evidence,
-        "kpis.csv": assessment.kpis,
-        "blind_spots.csv": assessment.blind_spots,
-        "satisfaction.csv": assessment.satisfaction,
-        "evaluation.csv": assessment.evaluation,
-    }
-    for name, frame in tables.items():
-        if frame is not None:
-            _write_frame_csv(frame, out / name)
-            written.append(name)
-    assessment.circles.to_file(out / "circles.geojson", driver="GeoJSON")
-    written.append("circles.geojson")
-    write_circle_mapping(assessment.residences, out / "circle_mapping.csv", assessment.circles)
-    written.append("circle_mapping.csv")
-    assessment.access.to_parquet(out / "access.parquet", index=False)
-    written.append("access.parquet")
+    written = [Path(p) for p in run.write(out, reports=reports)]
+    assessment = run.assessment
     assessment.residences.to_parquet(out / "residences.parquet", index=False)
-    written.append("residences.parquet")
+    written.append(out / "residences.parquet")
     (out / "snapshot.json").write_text(
         json.dumps(assessment.snapshot, ensure_ascii=False, indent=1, default=str), "utf-8"
     )
-    written.append("snapshot.json")
-    return written
-
-
-def _write_reports(assessment: Assessment, city: CityConfig, out: Path) -> list[str]:
-    try:
-        from lifecircle.report import write_reports
-    except ImportError as exc:
-        warnings.warn(f"reports not written: {exc}", stacklevel=2)
-        return []
-    written = write_reports(
-        assessment,
-        out,
-        lang=city.lang,
-        formats=city.report_formats,
-        per_circle=city.per_circle_reports,
-    )
-    return [str(name) for name in written]  # paths relative to ``out``
+    written.append(out / "snapshot.json")
+    return [p.relative_to(out).as_posix() if p.is_absolute() else str(p) for p in written]
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -499,15 +427,12 @@ def finish_city(
                 )
             steps.append(merge_stats)
         with measure("assess") as assess_stats:
-            assessment = _assess(inputs, access)
+            run = _run(inputs, access)
+            assessment = run.assessment
         steps.append(assess_stats)
         with measure("write") as write_stats:
-            outputs = write_city_outputs(assessment, out)
+            outputs = write_city_outputs(run, out, reports=city.report)
         steps.append(write_stats)
-        if city.report:
-            with measure("report") as report_stats:
-                outputs += _write_reports(assessment, city, out)
-            steps.append(report_stats)
     timings: dict[str, float] = {}
     for s in steps:
         key = "access_tiles" if s.step.startswith("tile ") else s.step

@@ -43,6 +43,7 @@ __all__ = [
     "access_parameters",
     "apply_household_policy",
     "district_column",
+    "inputs_from_frames",
     "load_city_rulebook",
     "read_area",
     "read_entrances",
@@ -560,6 +561,33 @@ def _outlet_groups(spec: CitySpec) -> pd.Series | None:
     if column is None:
         return None
     return table.frame[column].astype("string").rename(column)
+
+
+def inputs_from_frames(
+    spec: CitySpec,
+    network: WalkNetwork,
+    outlets: gpd.GeoDataFrame,
+    residences: gpd.GeoDataFrame,
+) -> CityInputs:
+    """:class:`CityInputs` of layers already read and final (no study area, no districts, no
+    duplicate merging: access may have been computed on them), with the household policy."""
+    from lifecircle.taxonomy import load_catalogue
+
+    catalogue = load_catalogue()
+    kwargs = access_parameters(
+        catalogue, load_city_rulebook(spec, catalogue), spec.walk_speed, spec.bands
+    )
+    duplicates = pd.DataFrame(columns=["kept_id", "merged_id", "name", "distance_m"])
+    residences, figures = apply_household_policy(residences, spec.households)
+    counts = {
+        "outlets_read": len(outlets),
+        "residences_read": len(residences),
+        "outlets_outside_area": 0,
+        "residences_outside_area": 0,
+    }
+    return CityInputs(
+        spec, network, outlets, residences, None, None, {}, figures, counts, kwargs, duplicates
+    )
 
 
 def _keep(frame: gpd.GeoDataFrame, mask: np.ndarray) -> gpd.GeoDataFrame:

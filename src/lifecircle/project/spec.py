@@ -479,7 +479,11 @@ class CitySpec:
         """Every setting as plain JSON-able data (for fingerprints and caches)."""
 
         def plain(value: Any) -> Any:
-            if isinstance(value, LayerSpec | AreaSpec | HouseholdPolicy | AuditSettings):
+            if isinstance(value, LayerSpec):
+                date = {"date": value.date} if value.date else {}
+                return {"path": str(value.path), **{k: plain(v) for k, v in value.options.items()},
+                        **date}  # fmt: skip
+            if isinstance(value, AreaSpec | HouseholdPolicy | AuditSettings):
                 return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
             if isinstance(value, Path):
                 return str(value)

@@ -122,9 +122,7 @@ def _table(table: DisplayTable, width: float, size: float, *, shaded: bool = Fal
     pad = 3.0
     head = _cell_style(size, bold=True)
     para_styles = {
-        (right, state): _cell_style(
-            size, right=right, colour=_STATE_COLOURS.get(state or "")
-        )
+        (right, state): _cell_style(size, right=right, colour=_STATE_COLOURS.get(state or ""))
         for right in (False, True)
         for state in (None, *_STATE_COLOURS)
     }
