@@ -122,20 +122,24 @@ def test_city_toml(tmp_path: Path) -> None:
     from lifecircle.datasets import get_path
     from lifecircle.errors import InputError
 
-    pbf = get_path("helsinki")
+    pbf = get_path("helsinki").as_posix()
     folder = tmp_path / "demo"
     folder.mkdir()
     (folder / "city.toml").write_text(
-        f'name = "示例"\n[network]\npath = "{pbf}"\n[assessment]\nrulebook = "default"\n',
+        f'name = "示例"\nrulebook = "default"\nnetwork = "{pbf}"\noutlets = "{pbf}"\n'
+        f'[residences]\npath = "{pbf}"\n',
         "utf-8",
     )
-    spec = resolve_city(folder)
-    assert spec.key == "demo" and spec.name == "示例"
-    assert spec.outlets["path"] == pbf and spec.residences["path"] == pbf
+    spec = resolve_city(folder)  # the same city file every command reads
+    assert spec.id == "demo" and spec.name == "示例" and spec.rulebook == "default"
+    assert str(spec.outlets.path) == pbf and str(spec.residences.path) == pbf
     (folder / "city.toml").write_text('colour = 1\n[network]\npath = "nope.gpkg"\n', "utf-8")
     with pytest.raises(InputError) as err:
         resolve_city(folder)
-    assert {p.field for p in err.value.problems} == {"colour", "network.path"}
+    fields = {p.field for p in err.value.problems}
+    assert fields == {"name", "colour", "network.path", "outlets", "residences"}
+    lines = {p.field: p.message for p in err.value.problems}
+    assert "(line 1)" in lines["colour"] and "(line 3)" in lines["network.path"]
 
 
 def test_the_analysis_is_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,7 +55,9 @@ def _full_recomputation(city: City, added: gpd.GeoDataFrame) -> tuple[pd.DataFra
         category_names={c.code: c.name_zh for c in cat.categories},
         bands_min=a.snapshot["parameters"]["bands_min"], k=city.k, max_snap_m=city.max_snap_m,
     )  # fmt: skip
-    grades, evidence = grade_circles(acc.table, a.residences, city.rulebook, cat, circles=a.circles)
+    grades, evidence = grade_circles(
+        acc.table, a.residences, city.rulebook, cat, circles=a.circles, data_flags=a.data_flags
+    )
     kpis = compute_kpis(
         access=acc.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas(),
         residences=a.residences, outlets=outlets, grades=grades, evidence=evidence,

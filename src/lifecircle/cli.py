@@ -882,6 +882,42 @@ def plan(
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option(
+    "--name", default=None, help="城市/片区名称 / the city's name (default: the folder's)."
+)
+def init(folder: str, name: str | None) -> None:
+    """新建城市文件（带中英文注释的模板）/ Write a commented city file template.
+
+    \b
+    写出 FOLDER/city.toml；填好路径后运行 lifecircle audit FOLDER/city.toml。
+    Writes FOLDER/city.toml; fill in the paths, then run lifecircle audit FOLDER/city.toml.
+    """
+    from importlib import resources
+
+    target = Path(folder) / "city.toml"
+    if target.exists():
+        raise InputError(
+            Problem(
+                f"{target} already exists",
+                field="FOLDER",
+                fix="choose another folder, or edit the existing city file",
+            ),
+            "command line",
+        )
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    title = name or Path(folder).resolve().name
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in title).strip("_") or "city"
+    text = (resources.files("lifecircle.project") / "data" / "city_template.toml").read_text(
+        "utf-8"
+    )
+    text = text.replace("{version}", __version__).replace("{name}", title.replace('"', "'"))
+    target.write_text(text.replace("{id}", slug), "utf-8")
+    click.echo(f"已写出城市文件 City file written: {target}")
+    click.echo(f"下一步 Next: 填写路径 fill in the paths, then  lifecircle audit {target}")
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--scheduler",

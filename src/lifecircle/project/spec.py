@@ -685,8 +685,13 @@ class SpecReader:
         kw.update({k: v for k, v in table.items() if k != "path"})
         return AreaSpec(**kw)
 
-    def city(self, where: str, raw: Mapping[str, Any], position: int = 1) -> CitySpec | None:
-        """Validate one city table; ``None`` (problems recorded) when it is not usable."""
+    def city(
+        self, where: str, raw: Mapping[str, Any], position: int = 1, default_id: str | None = None
+    ) -> CitySpec | None:
+        """Validate one city table; ``None`` (problems recorded) when it is not usable.
+
+        ``id`` defaults to ``default_id``, else to the name made a folder name.
+        """
         n_before = len(self.found)
         prefix = f"{where}." if where else ""
         for key in raw:
@@ -698,7 +703,7 @@ class SpecReader:
             self.add(f"{prefix}name", f"each city needs a name, got {name!r}", 'write name = "…"')
             name = f"city {position}"
         kw["name"] = str(name).strip()
-        city_id = raw.get("id", _slug(kw["name"]) or f"city{position}")
+        city_id = raw.get("id", default_id or _slug(kw["name"]) or f"city{position}")
         if _is_str(city_id) or not re.fullmatch(r"[\w\-.]+", str(city_id)):
             self.add(
                 f"{prefix}id",
@@ -958,8 +963,8 @@ def load_city_file(path: str | os.PathLike[str]) -> CitySpec:
     ...     f'name = "Helsinki"\\nnetwork = "{pbf}"\\noutlets = "{pbf}"\\n'
     ...     f'residences = "{pbf}"\\nwalk_speed = "elderly"\\n', encoding="utf-8")
     >>> spec = load_city_file(folder)
-    >>> spec.id, spec.walk_speed, spec.network.path.name
-    ('Helsinki', 'elderly', 'helsinki.osm.pbf')
+    >>> spec.name, spec.walk_speed, spec.network.path.name, spec.id == folder.name
+    ('Helsinki', 'elderly', 'helsinki.osm.pbf', True)
     """
     path = Path(path)
     if path.is_dir():
@@ -977,8 +982,12 @@ def spec_from_mapping(
     doc: Mapping[str, Any], path: str | os.PathLike[str], text: str = ""
 ) -> CitySpec:
     """Validate a city given as a mapping (a parsed city file), paths relative to ``path``."""
-    reader = SpecReader(Path(path), text)
-    spec = reader.city("", doc)
+    path = Path(path)
+    reader = SpecReader(path, text)
+    default_id = None
+    if path.suffix == ".toml":  # a city file: its folder's name, or the file's
+        default_id = _slug(path.parent.name if path.name == "city.toml" else path.stem) or None
+    spec = reader.city("", doc, default_id=default_id)
     if spec is not None:
         check_rulebook(reader, spec, "rulebook")
     reader.raise_if_any()

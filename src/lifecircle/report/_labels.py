@@ -50,6 +50,37 @@ _TEXT: dict[str, tuple[str, str]] = {
     "version": ("版本 {v}", "version {v}"),
     "snapshot_item": ("项目", "Item"),
     "snapshot_value": ("内容", "Value"),
+    # data audit and districts
+    "audit": ("数据体检", "Data audit"),
+    "audit_text": (
+        "共 {n} 项检查：{ok} 项正常、{warn} 项提示、{fail} 项不合格。不合格的数据所涉生活圈评为"
+        "“待核实”，而不是“未达标”：缺的可能是数据，而不是服务。下表列出提示与不合格项（全部见 audit.csv）。",
+        "{n} checks: {ok} ok, {warn} warnings, {fail} failed. Circles whose grade depends on data "
+        "that failed are graded “unverified” rather than “not graded”: the data, not the service, "
+        "may be missing. The table lists the warnings and failures (all in audit.csv).",
+    ),
+    "audit_status": ("状态", "Status"),
+    "audit_check": ("检查项", "Check"),
+    "audit_scope": ("范围", "Scope"),
+    "audit_message": ("说明", "Finding"),
+    "status_ok": ("正常", "ok"),
+    "status_warn": ("提示", "warning"),
+    "status_fail": ("不合格", "failed"),
+    "by_district": ("分区统计", "By district"),
+    "district_level": ("层级", "Level"),
+    "district_name": ("片区", "District"),
+    "figures_text": (
+        "口径：参与评估的小区 {res} 个（读入 {res_read} 个，其余在研究范围外或未接入步行网络），"
+        "户数 {hh}（已知 {hh_known}，按{method}估算 {hh_est}），人口 {pop}；参与评估的网点 {outlets} 个"
+        "（读入 {outlets_read} 个）。按户加权的指标用这些户数，“小区占比”按小区个数计，每万人指标除以上述人口。",
+        "Basis: {res} residences assessed ({res_read} read; the others lie outside the study area "
+        "or off the walking network), {hh} households ({hh_known} known, {hh_est} estimated by "
+        "{method}), population {pop}; {outlets} outlets assessed ({outlets_read} read). "
+        "Household-weighted figures use these households, “share of residences” counts 小区, "
+        "per-10k figures divide by this population.",
+    ),
+    "method_median": ("已知户数中位数", "the median of the known counts"),
+    "method_none": ("（不估算，不计入）", "(none: left out)"),
     # summary
     "summary": ("概况", "Summary"),
     "summary_text": (
@@ -261,6 +292,9 @@ KPI_EN: dict[str, str] = {
 
 #: Table columns: name → (Chinese, English).  Used for HTML/PDF table heads and XLSX row 1.
 COLUMNS: dict[str, tuple[str, str]] = {
+    "n_circles": ("生活圈数", "Circles"),
+    "households_basic_or_better": ("基础型及以上户数占比", "Households in circles ≥ basic"),
+    "outlets_per_10k_all": ("每万人网点数", "Outlets per 10k residents"),
     "circle_id": ("生活圈编号", "Circle id"),
     "name": ("名称", "Name"),
     "grade": ("等级", "Grade"),

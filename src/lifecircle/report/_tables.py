@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lifecircle.assess.model import GRADE_EN
 from lifecircle.report._labels import KPI_EN, PARAMETERS, column_label, grade_label, text
 
 __all__ = [
     "DisplayTable",
+    "audit_table",
     "category_labels",
+    "district_table",
     "evaluation_table",
     "evidence_table",
     "fmt_number",
@@ -206,7 +209,8 @@ _PER_CATEGORY = ("households_covered", "communities_covered", "circles_with", "o
 
 
 def split_kpis(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Headline KPIs, and the per-业态 KPIs of the city scope (for :func:`kpi_category_table`)."""
+    """Headline KPIs and the per-业态 KPIs (for :func:`kpi_category_table`) of the city scope;
+    district rows go to :func:`district_table`."""
     parts = kpis["kpi"].astype(str).str.split(":", n=1)
     name, code = parts.str[0], parts.str[1]
     per = name.isin(_PER_CATEGORY) & code.notna() & (code != "all")
@@ -215,7 +219,7 @@ def split_kpis(kpis: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if "scope" in kpis.columns
         else pd.Series(True, index=kpis.index)
     )
-    return kpis.loc[~per], kpis.loc[per & city]
+    return kpis.loc[~per & city], kpis.loc[per & city]
 
 
 def kpi_category_table(per_category: pd.DataFrame, lang: str) -> DisplayTable:
@@ -251,6 +255,81 @@ def kpi_category_table(per_category: pd.DataFrame, lang: str) -> DisplayTable:
     return DisplayTable(
         headers, rows, [False, False] + [True] * len(cols), widths=[2.6, 1.2] + [1.1] * len(cols)
     )
+
+
+def audit_table(audit: pd.DataFrame, lang: str) -> DisplayTable:
+    """The audit's warnings and failures: status, check, scope, finding (failures first)."""
+    headers = [text(k, lang) for k in ("audit_status", "audit_check", "audit_scope",
+                                       "audit_message")]  # fmt: skip
+    shown = audit.loc[audit["status"].isin(["fail", "warn"])]
+    shown = shown.assign(_o=shown["status"].map({"fail": 0, "warn": 1})).sort_values(
+        "_o", kind="stable"
+    )
+    message = "message_en" if lang == "en" else "message"
+    rows, status = [], []
+    for rec in shown.to_dict("records"):
+        state = str(rec["status"])
+        rows.append(
+            [
+                text(f"status_{state}", lang),
+                str(rec["check"]),
+                _scope_label(str(rec["scope"]), lang),
+                str(rec.get(message) or rec.get("message") or ""),
+            ]
+        )
+        status.append(["bad" if state == "fail" else "warn", None, None, None])
+    return DisplayTable(headers, rows, [False] * 4, status, [0.8, 1.3, 1.6, 5.0])
+
+
+def _scope_label(scope: str, lang: str) -> str:
+    if scope == "city":
+        return "全市" if lang != "en" else "City"
+    if scope.startswith("district:"):
+        _, level, name = scope.split(":", 2)
+        return f"{level} {name}"
+    return scope
+
+
+#: Columns of the by-district table: KPI name → header key (column_label) or text.
+_DISTRICT_KPIS = (
+    ("circles_total", "n_circles"),
+    ("circles:quality", "品质型"),
+    ("circles:enhanced", "提升型"),
+    ("circles:basic", "基础型"),
+    ("circles:not graded", "未达标"),
+    ("circles:unverified", "待核实"),
+    ("households_basic_or_better", "households_basic_or_better"),
+    ("outlets_per_10k:all", "outlets_per_10k_all"),
+)
+
+
+def district_table(kpis: pd.DataFrame, lang: str) -> DisplayTable | None:
+    """One row per district (every level): circles per grade, households in circles at 基础型+,
+    outlets per 10k residents; ``None`` without district rows."""
+    rows_k = kpis.loc[kpis["scope"].astype(str).str.startswith("district:")]
+    if not len(rows_k):
+        return None
+    wide = rows_k.pivot_table(index="scope", columns="kpi", values="value", aggfunc="first",
+                              sort=False)  # fmt: skip
+    headers = [text("district_level", lang), text("district_name", lang)]
+    for _kpi, label in _DISTRICT_KPIS:
+        headers.append(grade_label(label, lang) if label in GRADE_EN else column_label(label, lang))
+    rows = []
+    for scope in wide.index:
+        _, level, name = str(scope).split(":", 2)
+        row = [level, name]
+        for kpi, _label in _DISTRICT_KPIS:
+            value = wide.at[scope, kpi] if kpi in wide.columns else np.nan
+            if kpi == "households_basic_or_better":
+                row.append(fmt_share(value, lang, 1))
+            elif kpi.startswith("outlets_per_10k"):
+                row.append(fmt_number(value, lang, 1))
+            else:
+                row.append(fmt_number(value, lang, 0))
+        rows.append(row)
+    numeric = [False, False] + [True] * len(_DISTRICT_KPIS)
+    widths = [0.7, 1.4] + [0.8] * len(_DISTRICT_KPIS)
+    return DisplayTable(headers, rows, numeric, [], widths)
 
 
 def grade_table(

@@ -31,7 +31,9 @@ from lifecircle.report._plan import (
 )
 from lifecircle.report._tables import (
     DisplayTable,
+    audit_table,
     category_labels,
+    district_table,
     evaluation_table,
     evidence_table,
     fmt_number,
@@ -234,22 +236,47 @@ def _image(path: Path, rel: str, caption: str, dpi: int) -> _Image:
     return _Image(rel, caption, round(w * scale), round(h * scale), path)
 
 
+def _figures_text(figures: dict[str, Any], lang: str) -> str:
+    """The run's basis (the same figures as summary.json)."""
+    f = figures
+    method = text(
+        "method_median" if f.get("households_method") == "median" else "method_none", lang
+    )
+    return text(
+        "figures_text",
+        lang,
+        res=f"{f['residences_assessed']:,}",
+        res_read=f"{f['residences_read']:,}",
+        hh=fmt_number(f["households_assessed"], lang, 0),
+        hh_known=fmt_number(f["households_known"], lang, 0),
+        hh_est=fmt_number(f["households_estimated"], lang, 0),
+        method=method,
+        pop=fmt_number(f["population_assessed"], lang, 0),
+        outlets=f"{f['outlets_assessed']:,}",
+        outlets_read=f"{f['outlets_read']:,}",
+    )
+
+
 def _summary(assessment: Assessment, lang: str) -> str:
     grades = assessment.grades
     n = len(grades)
     graded = int(grades["grade"].isin(GRADES).sum())
     hh = pd.to_numeric(grades["households"], errors="coerce").sum()
-    return text(
+    f = assessment.figures or {}
+    n_res = f.get("residences_assessed", len(assessment.residences))
+    n_outlets = f.get("outlets_assessed", len(assessment.outlets))
+    text_ = text(
         "summary_text",
         lang,
         n_circles=f"{n:,}",
-        n_res=f"{len(assessment.residences):,}",
-        households=fmt_number(hh, lang, 0),
+        n_res=f"{n_res:,}",
+        households=fmt_number(f.get("households_assessed", hh), lang, 0),
         n_graded=f"{graded:,}",
         share=fmt_share(graded / n if n else np.nan, lang),
         n_quality=f"{int((grades['grade'] == '品质型').sum()):,}",
-        n_outlets=f"{len(assessment.outlets):,}",
+        n_outlets=f"{n_outlets:,}",
     )
+    return text_ + (" " + _figures_text(f, lang) if f else "")
 
 
 def _howto(assessment: Assessment, lang: str, with_plan: bool = False) -> list[str]:
@@ -448,6 +475,15 @@ def write_reports(
     )
     snap_table = snapshot_table(snapshot, lang)
     summary = _summary(assessment, lang)
+    audit, audit_text = None, None
+    if assessment.audit is not None and len(assessment.audit):
+        c = assessment.audit["status"].value_counts()
+        audit_text = text(
+            "audit_text", lang, n=len(assessment.audit), ok=int(c.get("ok", 0)),
+            warn=int(c.get("warn", 0)), fail=int(c.get("fail", 0)),
+        )  # fmt: skip
+        audit = audit_table(assessment.audit, lang)
+    districts = district_table(assessment.kpis, lang)
     howto = _howto(assessment, lang, projects is not None)
     plan = None
     if projects is not None:
@@ -475,6 +511,9 @@ def write_reports(
             kpis_by_category=kpis_by_category,
             snapshot=snap_table,
             summary=summary,
+            audit=audit,
+            audit_text=audit_text,
+            districts=districts,
             kpis=kpis,
             images=images,
             grades=grades,
@@ -490,10 +529,22 @@ def write_reports(
         blocks = [
             PdfBlock("title", title),
             PdfBlock("subtitle", f"{assessment.city} · {date}"),
-            PdfBlock("heading", text("snapshot", lang)),
-            PdfBlock("box", snap_table, font_size=7),
+            *(
+                [
+                    PdfBlock("heading", text("audit", lang)),
+                    PdfBlock("para", audit_text or ""),
+                    PdfBlock("table", audit, font_size=7),
+                ]
+                if audit is not None
+                else []
+            ),
             PdfBlock("heading", text("summary", lang)),
             PdfBlock("para", summary),
+            *(
+                [PdfBlock("heading", text("by_district", lang)), PdfBlock("table", districts)]
+                if districts is not None
+                else []
+            ),
             PdfBlock("heading", text("kpis", lang)),
             PdfBlock("table", kpis) if kpis.rows else PdfBlock("para", text("no_kpis", lang)),
             *(
@@ -528,6 +579,10 @@ def write_reports(
         if plan is not None:
             blocks += _plan_blocks(plan, images.get("plan"), lang)
         blocks += [PdfBlock("heading", text("howto", lang)), PdfBlock("bullets", howto)]
+        blocks += [
+            PdfBlock("heading", text("snapshot", lang)),
+            PdfBlock("box", snap_table, font_size=7),
+        ]
         build_pdf(
             out / "report.pdf",
             blocks,
@@ -539,6 +594,7 @@ def write_reports(
 
     if "xlsx" in formats:
         tables: dict[str, pd.DataFrame | None] = {
+            "audit": assessment.audit,
             "grades": assessment.grades,
             "evidence": assessment.evidence,
             "kpis": assessment.kpis,

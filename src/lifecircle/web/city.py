@@ -6,28 +6,10 @@ A city is named on the command line (``lifecircle serve [CITY…]``) or in
 * the name of a bundled sample (``helsinki``): network, outlets and residences all come from the
   bundled OpenStreetMap extract;
 * an ``.osm.pbf`` file: the same from that file;
-* a city TOML file, or a folder holding ``city.toml``::
+* a city file (``city.toml``, see :mod:`lifecircle.project.spec`), or a folder holding one:
+  the same city file every command reads (``lifecircle run|assess|serve CITY.toml``).
 
-      name = "西安老城"                 # display name
-      key = "xian"                      # optional; default: the file's or folder's name
-      attribution = "路网 © OpenStreetMap contributors"
-      [network]                          # options of lifecircle.ingest.read_network
-      path = "roads.gpkg"
-      [outlets]                          # options of lifecircle.ingest.read_outlets
-      path = "poi.csv"
-      crs = "bd09"
-      on_outside = "drop"
-      [residences]                       # options of lifecircle.ingest.read_residences
-      path = "xiaoqu.csv"
-      where = "city == '西安'"
-      [assessment]                       # options of lifecircle.assess.assess_city
-      circles = "circles.geojson"        # or mapping = "circle_mapping.csv" (written by the CLI)
-      rulebook = "default"
-      responses = "survey.csv"
-
-  Paths are relative to the TOML file.
-
-The analysis (:func:`lifecircle.assess.assess_city`) is computed at start, with progress logged,
+The analysis (:func:`lifecircle.project.run_city`: audit, access, grades) is computed at start, with progress logged,
 and cached in ``<data_dir>/cache`` keyed by the input files' SHA-256 and the software, catalogue
 and rulebook versions, so a restart loads it in a moment.  Approved merchant outlets are then
 applied on top (and later ones as they are approved, without a restart): the outlets table, the
@@ -38,18 +20,16 @@ grades, blind spots and KPIs recomputed.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import math
 import os
 import pickle
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,17 +42,13 @@ import shapely
 
 from lifecircle.access.route import NetworkRouter, Targets
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, Assessment
-from lifecircle.errors import InputError, Problem, Problems
+from lifecircle.errors import InputError, Problem
 from lifecircle.geo import project_xy
+from lifecircle.project.spec import CitySpec
 from lifecircle.web.errors import NotFoundError
 
 if TYPE_CHECKING:
     from lifecircle.plan.whatif import WhatIf
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "SLOGAN_SHORTCUTS",
@@ -103,50 +79,27 @@ _EMPTY_TEXT = ("", "nan", "None", "<NA>")
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CitySpec:
-    """What a city is computed from (see the module docstring)."""
-
-    key: str
-    name: str
-    network: dict[str, Any]
-    outlets: dict[str, Any]
-    residences: dict[str, Any]
-    assessment: dict[str, Any] = field(default_factory=dict)
-    attribution: str = ""
-    source: str = ""
-
-    def input_files(self) -> list[Path]:
-        """Every input file named by the spec (hashed into the cache key)."""
-        files: list[Path] = []
-        for part in (self.network, self.outlets, self.residences, self.assessment):
-            for name in ("path", "circles", "mapping", "responses", "rulebook", "survey"):
-                value = part.get(name)
-                if isinstance(value, (str, Path)) and Path(value).is_file():
-                    files.append(Path(value))
-        return list(dict.fromkeys(files))
-
-
 def _key_of(text: str) -> str:
     keep = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text.lower())
     return keep.strip("-")[:64] or "city"
 
 
 def resolve_city(arg: str | os.PathLike[str]) -> CitySpec:
-    """The :class:`CitySpec` of a command-line city argument.
+    """The :class:`~lifecircle.project.spec.CitySpec` of a command-line city argument.
 
     Examples
     --------
     >>> spec = resolve_city("helsinki")
-    >>> spec.key, spec.network["path"].name
+    >>> spec.id, spec.network.path.name
     ('helsinki', 'helsinki.osm.pbf')
     """
     from lifecircle import datasets
+    from lifecircle.project import load_city_file
 
     text = str(arg)
     if text in datasets.available():
         pbf = datasets.get_path(text)
-        return _pbf_spec(text, pbf, attribution="© OpenStreetMap contributors (ODbL)")
+        return _pbf_spec(text, pbf)
     path = Path(text)
     if path.is_dir():
         path = path / "city.toml"
@@ -154,108 +107,30 @@ def resolve_city(arg: str | os.PathLike[str]) -> CitySpec:
         raise InputError(
             Problem(
                 f"no city {text!r}: not a bundled sample ({', '.join(datasets.available())}), "
-                "not an .osm.pbf file, not a city TOML file or a folder holding city.toml",
+                "not an .osm.pbf file, not a city file (city.toml) or a folder holding one",
                 field="city",
-                fix="give a bundled sample name, an .osm.pbf file or a city.toml",
+                fix="give a bundled sample name, an .osm.pbf file or a city.toml "
+                "(lifecircle init writes one)",
             ),
             "city",
         )
     if path.name.endswith(".osm.pbf") or path.suffix == ".pbf":
-        stem = path.name.split(".")[0]
-        return _pbf_spec(_key_of(stem), path, attribution="© OpenStreetMap contributors (ODbL)")
-    return _toml_spec(path)
+        return _pbf_spec(_key_of(path.name.split(".")[0]), path)
+    return load_city_file(path)
 
 
-def _pbf_spec(key: str, pbf: Path, *, attribution: str) -> CitySpec:
-    name = key.replace("_", " ").title()
-    return CitySpec(
-        key=key,
-        name=name,
-        network={"path": pbf},
-        outlets={"path": pbf},
-        residences={"path": pbf},
-        assessment={},
-        attribution=attribution,
-        source=str(pbf),
-    )
+def _pbf_spec(key: str, pbf: Path) -> CitySpec:
+    from lifecircle.project.spec import spec_from_mapping
 
-
-def _toml_spec(path: Path) -> CitySpec:
-    label = str(path)
-    try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(
-            Problem(f"cannot read the city file: {exc}", file=label, fix="give a valid TOML file"),
-            "city",
-        ) from exc
-    problems = Problems(file=label)
-    known = {"name", "key", "attribution", "network", "outlets", "residences", "assessment"}
-    for extra in sorted(set(doc) - known):
-        problems.add(f"unknown key {extra!r}", field=extra, fix=f"use only {sorted(known)}")
-    base = path.parent
-
-    def table(name: str, required: bool) -> dict[str, Any]:
-        raw = doc.get(name, {})
-        if not isinstance(raw, dict):
-            problems.add(f"[{name}] must be a table", field=name, fix=f"write [{name}]")
-            return {}
-        out = dict(raw)
-        for key in ("path", "circles", "mapping", "responses", "scores"):
-            if isinstance(out.get(key), str):
-                out[key] = (base / out[key]).resolve()
-                if not out[key].exists():
-                    problems.add(
-                        f"file {out[key]} not found",
-                        field=f"{name}.{key}",
-                        fix="give a path relative to the city file",
-                    )
-        for key in ("rulebook", "survey", "indicators"):
-            value = out.get(key)
-            if isinstance(value, str) and (base / value).is_file():
-                out[key] = (base / value).resolve()
-        if required and "path" not in out:
-            problems.add(f"[{name}] has no path", field=f"{name}.path", fix="add path = '…'")
-        return out
-
-    network = table("network", True)
-    outlets = table("outlets", False) or {"path": network.get("path")}
-    residences = table("residences", False) or {"path": network.get("path")}
-    outlets.setdefault("path", network.get("path"))
-    residences.setdefault("path", network.get("path"))
-    assessment = table("assessment", False)
-    name = str(doc.get("name") or path.parent.name)
-    key = _key_of(
-        str(doc.get("key") or (path.parent.name if path.name == "city.toml" else path.stem))
-    )
-    problems.raise_if_any("city file")
-    return CitySpec(
-        key=key,
-        name=name,
-        network=network,
-        outlets=outlets,
-        residences=residences,
-        assessment=assessment,
-        attribution=str(doc.get("attribution", "")),
-        source=label,
-    )
-
-
-def _options(fn: Callable[..., Any], options: dict[str, Any], what: str) -> dict[str, Any]:
-    """``options`` without ``path``, checked against ``fn``'s keyword parameters."""
-    allowed = set(inspect.signature(fn).parameters) - {"path", "network"}
-    kwargs = {k: v for k, v in options.items() if k != "path"}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise InputError(
-            Problem(
-                f"unknown option(s) {', '.join(unknown)} for {what}",
-                field=what,
-                fix=f"use options of {fn.__module__}.{fn.__name__}: {', '.join(sorted(allowed))}",
-            ),
-            "city file",
-        )
-    return kwargs
+    doc = {
+        "name": key.replace("_", " ").title(),
+        "id": key,
+        "attribution": "© OpenStreetMap contributors (ODbL)",
+        "network": str(pbf),
+        "outlets": str(pbf),
+        "residences": str(pbf),
+    }
+    return spec_from_mapping(doc, pbf.parent / f"({pbf.name})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,7 +138,23 @@ def _options(fn: Callable[..., Any], options: dict[str, Any], what: str) -> dict
 # ----------------------------------------------------------------------------------------------
 
 
-def _cache_key(spec: CitySpec, walk_speed: str) -> str:
+def _served_spec(spec: CitySpec, walk_speed: str) -> CitySpec:
+    """A city file keeps its own walking speed; a sample or .pbf takes the server's."""
+    if spec.source is not None:
+        return spec
+    speed: float | str = float(walk_speed) if _is_number(walk_speed) else walk_speed
+    return spec.with_changes(walk_speed=speed)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _cache_key(spec: CitySpec) -> str:
     from lifecircle import __version__
     from lifecircle.assess.pipeline import file_sha256
     from lifecircle.taxonomy import load_catalogue
@@ -272,75 +163,27 @@ def _cache_key(spec: CitySpec, walk_speed: str) -> str:
         "format": _CACHE_FORMAT,
         "version": __version__,
         "catalogue": load_catalogue().version,
-        "walk_speed": walk_speed,
-        "spec": json.loads(
-            json.dumps(
-                {
-                    "network": spec.network,
-                    "outlets": spec.outlets,
-                    "residences": spec.residences,
-                    "assessment": spec.assessment,
-                },
-                default=str,
-                sort_keys=True,
-            )
-        ),
-        "files": {str(p): file_sha256(p) for p in spec.input_files()},
+        "spec": json.loads(json.dumps(spec.options(), default=str, sort_keys=True)),
+        "files": {str(p): file_sha256(p) for p in spec.input_files() if p.is_file()},
     }
-    rulebook = spec.assessment.get("rulebook")
-    if rulebook is not None and Path(str(rulebook)).is_file():
-        payload["rulebook"] = file_sha256(Path(str(rulebook)))
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
     return digest[:24]
 
 
-def _compute(spec: CitySpec, walk_speed: str, progress: bool) -> Assessment:
-    from lifecircle.assess import assess_city
-    from lifecircle.ingest import read_network, read_outlets, read_residences
+def _compute(spec: CitySpec, progress: bool) -> Assessment:
+    from lifecircle.project import run_city
 
     t0 = time.perf_counter()
-    log.info("%s: reading the street network from %s", spec.key, spec.network["path"])
-    net = read_network(spec.network["path"], **_options(read_network, spec.network, "[network]"))
-    log.info("%s: %d nodes, %d edges, %.1f km", spec.key, net.n_nodes, net.n_edges, net.total_km)
-    outlets = read_outlets(
-        spec.outlets["path"], network=net, **_options(read_outlets, spec.outlets, "[outlets]")
-    )
-    residences = read_residences(
-        spec.residences["path"],
-        network=net,
-        **_options(read_residences, spec.residences, "[residences]"),
-    )
-    log.info(
-        "%s: %d outlets, %d residences read in %.1f s; computing access and grades",
-        spec.key,
-        len(outlets),
-        len(residences),
-        time.perf_counter() - t0,
-    )
-    extra = dict(spec.assessment)
-    circles = extra.pop("circles", None)
-    if circles is not None:
-        circles = gpd.read_file(circles)
-    kwargs = _options(assess_city, extra, "[assessment]")
-    kwargs.setdefault("walk_speed", walk_speed)
-    assessment = assess_city(
-        net,
-        outlets,
-        residences,
-        city=spec.name,
-        circles=circles,
-        input_files=[str(p) for p in spec.input_files()],
-        progress=progress,
-        **kwargs,
-    )
-    log.info("%s: analysis done in %.1f s", spec.key, time.perf_counter() - t0)
+    log.info("%s: reading, auditing and assessing the city", spec.id)
+    assessment = run_city(spec, progress=progress).assessment
+    log.info("%s: analysis done in %.1f s", spec.id, time.perf_counter() - t0)
     return assessment
 
 
-def _load_or_compute(spec: CitySpec, data_dir: Path, walk_speed: str, progress: bool) -> Assessment:
+def _load_or_compute(spec: CitySpec, data_dir: Path, progress: bool) -> Assessment:
     cache_dir = Path(data_dir) / "cache"
-    key = _cache_key(spec, walk_speed)
-    path = cache_dir / f"{spec.key}-{key}.pickle"
+    key = _cache_key(spec)
+    path = cache_dir / f"{spec.id}-{key}.pickle"
     if path.is_file():
         t0 = time.perf_counter()
         try:
@@ -350,14 +193,14 @@ def _load_or_compute(spec: CitySpec, data_dir: Path, walk_speed: str, progress: 
             if isinstance(cached, Assessment):
                 log.info(
                     "%s: analysis loaded from %s in %.2f s",
-                    spec.key,
+                    spec.id,
                     path,
                     time.perf_counter() - t0,
                 )
                 return cached
         except Exception as exc:  # a stale or truncated cache is recomputed
-            log.warning("%s: ignoring unreadable cache %s (%s)", spec.key, path, exc)
-    assessment = _compute(spec, walk_speed, progress)
+            log.warning("%s: ignoring unreadable cache %s (%s)", spec.id, path, exc)
+    assessment = _compute(spec, progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     network = assessment.network
     tree = network.__dict__.pop("edge_tree", None)  # shapely trees are rebuilt on demand
@@ -366,11 +209,11 @@ def _load_or_compute(spec: CitySpec, data_dir: Path, walk_speed: str, progress: 
         with tmp.open("wb") as handle:
             pickle.dump(assessment, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-        for old in cache_dir.glob(f"{spec.key}-*.pickle"):
+        for old in cache_dir.glob(f"{spec.id}-*.pickle"):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError as exc:
-        log.warning("%s: could not write the analysis cache %s (%s)", spec.key, path, exc)
+        log.warning("%s: could not write the analysis cache %s (%s)", spec.id, path, exc)
         tmp.unlink(missing_ok=True)
     finally:
         if tree is not None:
@@ -500,12 +343,11 @@ class City:
     def __init__(self, spec: CitySpec, assessment: Assessment, *, walk_speed: str = "4.2",
                  nearest_max_minutes: float = 30.0) -> None:  # fmt: skip
         from lifecircle.access import walk_speed_m_per_min
-        from lifecircle.assess import load_rulebook
         from lifecircle.assess.survey import load_survey
         from lifecircle.taxonomy import load_catalogue
 
         self.spec = spec
-        self.key = spec.key
+        self.key = spec.id
         self.name = spec.name
         self.assessment = assessment
         self.network = assessment.network
@@ -515,18 +357,11 @@ class City:
         self.k = int(params.get("k") or 3)
         self.max_snap_m = float(params.get("max_snap_m") or 250.0)
         self.nearest_cutoff_m = float(nearest_max_minutes) * self.speed
-        cat_file = spec.assessment.get("catalogue")
-        self.catalogue = load_catalogue(cat_file) if cat_file else load_catalogue()
-        rulebook = spec.assessment.get("rulebook")
-        from lifecircle.assess.pipeline import _rulebook
+        from lifecircle.project.inputs import load_city_rulebook
 
-        self.rulebook = (
-            _rulebook(rulebook, self.catalogue)
-            if rulebook
-            else load_rulebook(catalogue=self.catalogue)
-        )
-        survey = spec.assessment.get("survey")
-        self.survey = load_survey(survey) if survey else load_survey()
+        self.catalogue = load_catalogue()
+        self.rulebook = load_city_rulebook(spec, self.catalogue)
+        self.survey = load_survey(spec.survey) if spec.survey else load_survey()
         self.router = NetworkRouter(self.network, max_snap_m=self.max_snap_m)
         self._code_index = {c: i for i, c in enumerate(self.catalogue.codes())}
         self._to_net_local = threading.local()
@@ -1306,11 +1141,11 @@ def load_city(
     progress
         Show progress bars while computing.
     """
-    spec = arg if isinstance(arg, CitySpec) else resolve_city(arg)
+    spec = _served_spec(arg if isinstance(arg, CitySpec) else resolve_city(arg), walk_speed)
     t0 = time.perf_counter()
-    assessment = _load_or_compute(spec, Path(data_dir), walk_speed, progress)
+    assessment = _load_or_compute(spec, Path(data_dir), progress)
     city = City(spec, assessment, walk_speed=walk_speed, nearest_max_minutes=nearest_max_minutes)
-    log.info("%s: ready in %.1f s", spec.key, time.perf_counter() - t0)
+    log.info("%s: ready in %.1f s", spec.id, time.perf_counter() - t0)
     return city
 
 
