@@ -54,8 +54,15 @@ def main(verbose: int) -> None:
     services (业态) on foot, along the real street network.
 
     \b
+    一个城市就是一个城市文件 city.toml（lifecircle init 生成）；各命令都接受它，
+    命令行参数覆盖其中的设置。A city is a city file (lifecircle init writes one); every
+    command takes it, and flags override its keys.
+
+    \b
     常用命令 / Main commands:
-      run       在示例城市上运行完整流程 / run the whole job on the bundled sample city
+      init      新建城市文件模板 / write a commented city file template
+      run       完整流程（不给城市文件则用示例城市）/ the whole job (sample city without a file)
+      audit     数据体检 / the data audit: where the inputs are thin or missing
       inspect   检查输入数据 / summarise and check a city's inputs
       access    计算步行可达性 / walking access from every residence to every 业态
       assess    生活圈评级 / grade every life circle, with evidence and KPIs
@@ -400,6 +407,25 @@ def inspect(as_json: bool, **kw: Any) -> None:
         sys.exit(1)
 
 
+def _write_summary(
+    out: Path, inputs: Any, access: Any, extra: dict[str, Any] | None = None
+) -> None:
+    """``summary.json`` with the run's figures (the same as every other output's)."""
+    from lifecircle.project.run import input_figures
+
+    excluded = access.excluded if access is not None else None
+    left_out = (
+        excluded.loc[excluded["layer"] == "outlets", "id"].astype(str).tolist()
+        if excluded is not None and len(excluded)
+        else []
+    )
+    doc = {
+        **(extra or {}),
+        **input_figures(inputs, access.residences if access else None, left_out),
+    }
+    (out / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
+
+
 def _out_folder(out_dir: str | None, spec: Any) -> Path:
     from lifecircle.project.run import writable_folder
 
@@ -499,6 +525,8 @@ def access(out_dir: str | None, with_nodes: bool, with_areas: bool, **kw: Any) -
         progress=True,
     )  # fmt: skip
     files = result.write(out, formats)
+    _write_summary(out, inputs, result)
+    files.append(out / "summary.json")
     if with_nodes:
         from lifecircle.access import node_access
 
@@ -705,19 +733,7 @@ def audit(**kw: Any) -> None:
     result = audit_city(inputs)
     result.table.to_csv(out / "audit.csv", index=False, encoding="utf-8-sig")
     result.duplicates.to_csv(out / "duplicates.csv", index=False, encoding="utf-8-sig")
-    f = inputs.households
-    summary = {
-        "city": spec.name,
-        "residences_read": inputs.counts["residences_read"],
-        "residences_in_area": len(inputs.residences),
-        "households_known": f.households_known,
-        "households_estimated": f.households_estimated,
-        "households_method": f.method,
-        "outlets_read": inputs.counts["outlets_read"],
-        "outlets_in_area": len(inputs.outlets) + len(inputs.duplicates),
-        "audit": result.counts(),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+    _write_summary(out, inputs, None, extra={"audit": result.counts()})
     c = result.counts()
     click.echo(
         f"数据体检 Data audit of {spec.name}: {c['ok']} ok, {c['warn']} warn, {c['fail']} fail"
@@ -865,6 +881,7 @@ def plan(
         time_limit=time_limit, method=method,
     )  # fmt: skip
     files = result.write(out)
+    _write_summary(out, inputs, None, extra=json.loads((out / "summary.json").read_text("utf-8")))
     s = result.summary()
     gap = "—" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
     click.echo(

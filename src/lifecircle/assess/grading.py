@@ -414,22 +414,31 @@ def _mark_unverified(
     reasons = flags.drop_duplicates(["circle_id", "category"]).set_index(["circle_id", "category"])[
         ["reason", "reason_en"]
     ]
-    for i in np.flatnonzero((grades["grade"] == NOT_GRADED).to_numpy()):
-        cid = str(grades["circle_id"].iat[i])
-        if cid not in majority.index.get_level_values(0):
+    flagged_by_circle: dict[str, set[str]] = {}
+    for cid_, cat_ in majority.index:
+        flagged_by_circle.setdefault(str(cid_), set()).add(str(cat_))
+    groups: list[list[tuple[str, ...]]] = list(unmet)
+    for pos, (label, grade, cid) in enumerate(
+        zip(grades.index, grades["grade"], grades["circle_id"].astype(str), strict=True)
+    ):
+        if grade != NOT_GRADED or cid not in flagged_by_circle:
             continue
-        flagged = set(majority.loc[cid].index)
-        lacking = [c for group in unmet.iat[i] for c in group]
+        flagged = flagged_by_circle[cid]
+        lacking = [c for group in groups[pos] for c in group]
         hit = ["*"] if "*" in flagged else [c for c in dict.fromkeys(lacking) if c in flagged]
         if not hit:
             continue
-        zh = "; ".join(str(reasons.loc[(cid, c), "reason"]) for c in hit)
-        en = "; ".join(str(reasons.loc[(cid, c), "reason_en"]) for c in hit)
-        grades.iloc[i, grades.columns.get_loc("grade")] = UNVERIFIED
-        grades.iloc[i, grades.columns.get_loc("grade_en")] = GRADE_EN[UNVERIFIED]
-        grades.iloc[i, grades.columns.get_loc("grade_label")] = UNVERIFIED
-        grades.iloc[i, grades.columns.get_loc("unverified_reason")] = zh
-        grades.iloc[i, grades.columns.get_loc("unverified_reason_en")] = en
+        grades.loc[label, ["grade", "grade_en", "grade_label"]] = [
+            UNVERIFIED,
+            GRADE_EN[UNVERIFIED],
+            UNVERIFIED,
+        ]
+        grades.loc[label, "unverified_reason"] = "; ".join(
+            str(reasons.loc[(cid, c), "reason"]) for c in hit
+        )
+        grades.loc[label, "unverified_reason_en"] = "; ".join(
+            str(reasons.loc[(cid, c), "reason_en"]) for c in hit
+        )
     n = int((grades["grade"] == UNVERIFIED).sum())
     if n:
         log.info("%d circles graded %s: a 业态 they lack failed the data audit", n, UNVERIFIED)

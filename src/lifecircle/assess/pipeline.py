@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from lifecircle.access import AccessResult
     from lifecircle.taxonomy import Catalogue
 
-__all__ = ["assess_city", "city_kpis", "file_sha256"]
+__all__ = ["assess_city", "city_kpis", "file_sha256", "with_circle_districts"]
 
 log = logging.getLogger(__name__)
 
@@ -263,13 +263,7 @@ def assess_city(
         circles=circle_frame,
         data_flags=data_flags,
     )
-    district_cols = [f"district:{lv}" for lv in district_levels]
-    district_cols = [c for c in district_cols if c in circle_frame.columns]
-    if district_cols:  # grades carry each circle's district at every level, after its name
-        where = circle_frame.set_index(circle_frame["circle_id"].astype(str))[district_cols]
-        at = grades.columns.get_loc("name") + 1
-        for i, col in enumerate(district_cols):
-            grades.insert(at + i, col, grades["circle_id"].astype(str).map(where[col]).to_numpy())
+    grades = with_circle_districts(grades, circle_frame)
     spots = blind_spots(access.table, res_out, cat)
     t = lap("grading", t)
 
@@ -356,6 +350,19 @@ _FROM_RESIDENCES = frozenset(
 )  # fmt: skip
 
 
+def with_circle_districts(grades: pd.DataFrame, circles: pd.DataFrame) -> pd.DataFrame:
+    """The grades with each circle's ``district:<level>`` columns, after its name."""
+    cols = [c for c in circles.columns if str(c).startswith("district:")]
+    if not cols:
+        return grades
+    where = circles.set_index(circles["circle_id"].astype(str))[cols]
+    out = grades.drop(columns=[c for c in cols if c in grades.columns])
+    at = list(out.columns).index("name") + 1
+    for i, col in enumerate(cols):
+        out.insert(at + i, col, out["circle_id"].astype(str).map(where[col]).to_numpy())
+    return out
+
+
 def assessed_residences(residences: pd.DataFrame) -> pd.DataFrame:
     """The residences that count in the figures: those on the walking network."""
     if "status" not in residences.columns:
@@ -385,7 +392,7 @@ def city_kpis(
     from lifecircle.assess.kpis import compute_kpis
 
     res = assessed_residences(residences)
-    common = {
+    common: dict[str, Any] = {
         "access": access_frame,
         "residences": res,
         "outlets": outlets,

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from lifecircle.access import AccessResult
     from lifecircle.assess import Assessment
 
-__all__ = ["CityRun", "headline_figures", "read_circles", "run_city", "writable_folder"]
+__all__ = [
+    "CityRun",
+    "headline_figures",
+    "input_figures",
+    "read_circles",
+    "run_city",
+    "writable_folder",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,47 +93,55 @@ def read_circles(area: AreaSpec) -> gpd.GeoDataFrame:
     return frame
 
 
-def headline_figures(
-    inputs: CityInputs, assessment: Assessment, excluded_outlets: Sequence[str] = ()
+def input_figures(
+    inputs: CityInputs,
+    residences: pd.DataFrame | None = None,
+    excluded_outlets: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The run's figures that every output repeats (``summary.json``).
+    """The figures every output of a run repeats (``summary.json``).
 
     ``residences_read`` (rows the reader accepted), ``residences_in_area`` (inside the study
     area), ``residences_assessed`` (also on the walking network: every denominator),
     ``households_known`` / ``households_estimated`` (sums over the assessed residences) with
     ``households_method``, ``households_assessed`` (their total), ``population_assessed``,
     ``outlets_read``, ``outlets_in_area``, ``outlets_classified`` (with a 业态, in the area),
-    ``outlets_assessed`` (classified and on the network), ``outlets_merged`` (duplicates),
-    ``circles`` and the circles per grade, and which figures are household-weighted.
+    ``outlets_assessed`` (classified and on the network), ``outlets_merged`` (duplicates), and
+    which figures are household-weighted.
+
+    Parameters
+    ----------
+    inputs
+        The city's inputs (households as the household policy set them).
+    residences
+        The residences with their snapping ``status`` (an access result's); ``None``: before
+        access, every residence in the area counts as assessed.
+    excluded_outlets
+        Outlets the access step left out (no walkable edge near).
     """
-    from lifecircle.assess import ALL_GRADES
     from lifecircle.taxonomy import UNCLASSIFIED
 
-    res = assessment.residences
-    ok = res["status"].astype(str).eq("ok").to_numpy() if "status" in res.columns else None
-    assessed = res.loc[ok] if ok is not None else res
-    hh = pd.to_numeric(assessed["households"], errors="coerce").to_numpy(dtype=np.float64)
-    source = (
-        assessed["households_source"].astype(str).to_numpy()
-        if "households_source" in assessed.columns
-        else np.where(np.isfinite(hh), "known", "estimated")
-    )
-    known = source == "known"
-    pop = pd.to_numeric(assessed["population"], errors="coerce").to_numpy(dtype=np.float64)
-    outlets = assessment.outlets
+    res = inputs.residences
+    if residences is not None and "status" in residences.columns:
+        ok = set(
+            residences.loc[residences["status"].astype(str) == "ok", "residence_id"].astype(str)
+        )
+        res = res.loc[res["residence_id"].astype(str).isin(ok)]
+    hh = pd.to_numeric(res["households"], errors="coerce").to_numpy(dtype=np.float64)
+    known = res["households_source"].astype(str).to_numpy() == "known"
+    pop = pd.to_numeric(res["population"], errors="coerce").to_numpy(dtype=np.float64)
+    outlets = inputs.outlets
     classified = outlets["category"].astype(str) != UNCLASSIFIED
     snapped = ~outlets["outlet_id"].astype(str).isin([str(x) for x in excluded_outlets])
     f = inputs.households
-    counts = assessment.grades["grade"].value_counts()
 
     def whole(x: float) -> float | int:
         return round(x) if math.isfinite(x) else float("nan")
 
     return {
-        "city": assessment.city,
+        "city": inputs.spec.name,
         "residences_read": inputs.counts["residences_read"],
         "residences_in_area": len(inputs.residences),
-        "residences_assessed": len(assessed),
+        "residences_assessed": len(res),
         "households_known": whole(float(np.nansum(hh[known]))),
         "households_estimated": whole(float(np.nansum(hh[~known]))),
         "households_assessed": whole(float(np.nansum(hh))),
@@ -141,14 +156,25 @@ def headline_figures(
         "outlets_merged": len(inputs.duplicates),
         "outlets_classified": int(classified.sum()),
         "outlets_assessed": int((classified & snapped).sum()),
-        "circles": len(assessment.grades),
-        "grades": {g: int(counts.get(g, 0)) for g in ALL_GRADES},
         "weighting": {
             "households": "grades, households_covered:*, households_basic_or_better, plan",
             "residences": "communities_covered:*, communities_basic_or_better (小区 counted)",
             "population": "outlets_per_10k:* (population_assessed)",
         },
     }
+
+
+def headline_figures(
+    inputs: CityInputs, assessment: Assessment, excluded_outlets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """:func:`input_figures` of an assessment, with the circles per grade."""
+    from lifecircle.assess import ALL_GRADES
+
+    figures = input_figures(inputs, assessment.residences, excluded_outlets)
+    counts = assessment.grades["grade"].value_counts()
+    figures["circles"] = len(assessment.grades)
+    figures["grades"] = {g: int(counts.get(g, 0)) for g in ALL_GRADES}
+    return figures
 
 
 @dataclass
@@ -337,8 +363,12 @@ def run_city(
     )
     timings["assess"] = round(time.perf_counter() - t, 3)
     excluded = access.excluded
-    left_out = excluded.loc[excluded["layer"] == "outlets", "id"] if len(excluded) else []
-    figures = headline_figures(inputs, assessment, list(left_out))
+    left_out: list[str] = (
+        excluded.loc[excluded["layer"] == "outlets", "id"].astype(str).tolist()
+        if len(excluded)
+        else []
+    )
+    figures = headline_figures(inputs, assessment, left_out)
     assessment.audit = audit.table
     assessment.figures = figures
     timings["total"] = round(time.perf_counter() - t0, 3)

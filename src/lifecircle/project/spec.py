@@ -795,7 +795,9 @@ class SpecReader:
         from lifecircle.assess.survey import SURVEY_PRESETS
 
         if "rulebook" in raw:
-            self._preset_or_file(f"{prefix}rulebook", raw["rulebook"], PRESETS, kw, "rulebook")
+            self._preset_or_file(
+                f"{prefix}rulebook", raw["rulebook"], list(PRESETS), kw, "rulebook"
+            )
         if "survey" in raw:
             self._preset_or_file(
                 f"{prefix}survey", raw["survey"], list(SURVEY_PRESETS), kw, "survey"

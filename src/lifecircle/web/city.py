@@ -838,7 +838,8 @@ class City:
         return result
 
     def _regrade(self, satisfaction: pd.DataFrame | None) -> _Graded:
-        from lifecircle.assess import blind_spots, compute_kpis, grade_circles
+        from lifecircle.assess import blind_spots, grade_circles
+        from lifecircle.assess.pipeline import city_kpis, with_circle_districts
 
         res = self.residences
         grades, evidence = grade_circles(
@@ -851,20 +852,18 @@ class City:
             circles=self.circles,
             data_flags=getattr(self.assessment, "data_flags", None),
         )
+        grades = with_circle_districts(grades, self.circles)
         spots = blind_spots(self.access, res, self.catalogue)
-        has_district = "district" in self.circles.columns and self.circles["district"].notna().any()
-        kpis = compute_kpis(
-            access=self.access.drop(columns=["knn_outlet_ids", "knn_m"], errors="ignore"),
-            residences=res,
-            outlets=self.outlets.drop(
-                columns=["edge", "offset_m", "access_m", "lon", "lat", "source"]
-            ),
-            grades=grades,
-            evidence=evidence,
-            catalogue=self.catalogue,
-            circles=self.circles,
-            satisfaction=satisfaction,
-            district_column="district" if has_district else None,
+        kpis = city_kpis(
+            self.access.drop(columns=["knn_outlet_ids", "knn_m"], errors="ignore"),
+            res,
+            self.outlets.drop(columns=["edge", "offset_m", "access_m", "lon", "lat", "source"]),
+            grades,
+            evidence,
+            self.catalogue,
+            self.circles,
+            satisfaction,
+            self.assessment.snapshot.get("district_levels", ()),
         )
         return _Graded(grades, evidence, kpis, spots, satisfaction)
 
@@ -968,6 +967,9 @@ class City:
             satisfaction=g.satisfaction,
             evaluation=self.assessment.evaluation,
             snapshot=self.assessment.snapshot,
+            audit=getattr(self.assessment, "audit", None),
+            data_flags=getattr(self.assessment, "data_flags", None),
+            figures=getattr(self.assessment, "figures", {}),
         )
 
     def whatif_base(self, graded: _Graded | None = None, key: Any = None) -> WhatIf:
