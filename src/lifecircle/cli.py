@@ -998,3 +998,6 @@ def _serve(
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+from lifecircle.acquire.cli import register as _register_acquire  # noqa: E402
+
+_register_acquire(main)
