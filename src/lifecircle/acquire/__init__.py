@@ -14,6 +14,7 @@ from lifecircle.acquire._places import PlaceImport
 from lifecircle.acquire.amap import fetch_amap_places
 from lifecircle.acquire.baidu import fetch_baidu_places
 from lifecircle.acquire.boundary import District, convert_geometry, fetch_district, read_boundary
+from lifecircle.acquire.templates import match_by_name, read_template, write_template
 
 __all__ = [
     "AcquireError",
@@ -25,5 +26,8 @@ __all__ = [
     "fetch_amap_places",
     "fetch_baidu_places",
     "fetch_district",
+    "match_by_name",
     "read_boundary",
+    "read_template",
+    "write_template",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-__all__ = ["fetch"]
+__all__ = ["fetch", "register", "template"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 _CRS = click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False)
@@ -309,6 +309,30 @@ def boundary(
     click.echo(f"边界 Boundary {label} → {out} ({out_crs})")
 
 
+@click.command(context_settings=CONTEXT)
+@click.argument("kind", type=click.Choice(["outlets", "residences"]))
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="输出 .xlsx 文件 / the .xlsx file to write.",
+)
+@click.option("--no-example", is_flag=True, help="不写示例行 / leave out the example row.")
+def template(kind: str, out_file: str, no_example: bool) -> None:
+    """写出 Excel 填报模板：商务局网点普查 outlets / 住建局小区名录 residences.
+
+    Excel templates for a city's own tables: Chinese headers, drop-down lists for 业态 and 坐标系,
+    an instructions sheet (填写说明).  Read a filled one back with
+    lifecircle.acquire.read_template(FILE): every problem names file, sheet, row and column.
+    """
+    from lifecircle.acquire.templates import write_template
+
+    path = write_template(kind, out_file, example=not no_example)  # type: ignore[arg-type]
+    click.echo(f"模板 Template ({kind}) → {path}")
+
+
 def register(group: click.Group) -> None:
     """Add ``fetch`` and ``template`` to the main command group."""
     group.add_command(fetch)
+    group.add_command(template)
