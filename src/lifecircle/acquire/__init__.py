@@ -14,14 +14,17 @@ from lifecircle.acquire._places import PlaceImport
 from lifecircle.acquire.amap import fetch_amap_places
 from lifecircle.acquire.baidu import fetch_baidu_places
 from lifecircle.acquire.boundary import District, convert_geometry, fetch_district, read_boundary
+from lifecircle.acquire.osm_clip import ClipReport, clip_osm
 from lifecircle.acquire.templates import match_by_name, read_template, write_template
 
 __all__ = [
     "AcquireError",
+    "ClipReport",
     "District",
     "KeyInvalidError",
     "PlaceImport",
     "QuotaExceededError",
+    "clip_osm",
     "convert_geometry",
     "fetch_amap_places",
     "fetch_baidu_places",
