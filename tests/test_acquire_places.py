@@ -231,3 +231,22 @@ def test_cli_key_file_and_missing_key(fake: FakeProvider, url: str, tmp_path: Pa
     missing = _cli("amap", url, tmp_path, key="")
     assert missing.exit_code != 0
     assert "no key" in missing.output
+
+
+def test_rate_limit_spaces_the_requests(fake: FakeProvider, url: str, tmp_path: Path) -> None:
+    import time
+
+    from lifecircle.acquire._client import ApiClient, RequestCache
+    from lifecircle.acquire.boundary import judge_amap
+
+    cache = RequestCache(tmp_path / "c.sqlite")
+    with ApiClient("amap", url, KEY, "key", judge_amap, qps=20.0, cache=cache) as client:
+        t0 = time.perf_counter()
+        for i in range(6):
+            client.get("/v3/config/district", {"keywords": f"d{i}"})
+        spent = time.perf_counter() - t0
+        for i in range(6):  # answered by the cache: no wait, no request
+            client.get("/v3/config/district", {"keywords": f"d{i}"})
+        assert time.perf_counter() - t0 - spent < 0.2
+    assert spent >= 5 / 20.0
+    assert client.stats.sent == 6 and client.stats.cached == 6
