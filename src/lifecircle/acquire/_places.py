@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from lifecircle.acquire._client import ApiClient, RequestCache
+from lifecircle.acquire._client import ApiClient, ProviderReply, RequestCache
 from lifecircle.acquire._harvest import Cell, Page, harvest
 from lifecircle.acquire.boundary import convert_geometry
 from lifecircle.errors import InputError, Problem
@@ -71,6 +71,9 @@ class Provider:
     id_column: str
     lon_column: str
     lat_column: str
+    queries: Callable[[set[str]], list[Query]]
+    judge: Callable[[Mapping[str, Any]], ProviderReply]
+    base_url: str
 
 
 @dataclass
@@ -105,24 +108,30 @@ class PlaceImport:
         return [csv, manifest]
 
 
-def run_import(
+def import_places(
     provider: Provider,
-    queries: Sequence[Query],
     boundary: BaseGeometry,
-    *,
     key: str,
-    base_url: str,
-    cache: str | Path | None,
-    qps: float,
-    max_requests: int | None,
-    retries: int,
-    backoff_s: float,
-    judge: Any,
+    *,
+    categories: Sequence[str] | None = None,
+    cache: str | Path | None = None,
+    base_url: str | None = None,
+    qps: float = 3.0,
+    max_requests: int | None = None,
+    retries: int = 4,
+    backoff_s: float = 1.0,
     progress: Callable[[int], None] | None = None,
     transport: Any = None,
     min_cell_deg: float = 1e-4,
 ) -> PlaceImport:
-    """Run every query over the boundary, splitting at the cap; de-duplicate by provider id."""
+    """Run every query over the boundary, splitting at the cap; de-duplicate by provider id.
+
+    The parameters are documented at :func:`~lifecircle.acquire.fetch_amap_places`.
+    """
+    from lifecircle.acquire._categories import resolve_categories
+
+    codes = resolve_categories(categories)
+    queries = provider.queries(codes)
     if not queries:
         raise InputError(
             Problem(
@@ -144,10 +153,10 @@ def run_import(
     store = RequestCache(cache) if cache is not None else None
     client = ApiClient(
         provider.name,
-        base_url,
+        base_url or provider.base_url,
         key,
         provider.key_param,
-        judge,
+        provider.judge,
         cache=store,
         qps=qps,
         max_requests=max_requests,
@@ -220,6 +229,7 @@ def run_import(
         "query_date_first": (stats.first_fetch or "")[:10] or None,
         "query_date_last": (stats.last_fetch or "")[:10] or None,
         "coordinates": f"{provider.lon_column}, {provider.lat_column} ({provider.crs})",
+        "categories": sorted(codes),
     }
     logger.info(
         "%s: %d places (%d results, %d duplicates, %d outside); %d requests, %d from cache",

@@ -10,15 +10,14 @@ growing at the service's cap) and ``pois`` (``id``, ``name``, ``type``, ``typeco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from lifecircle.acquire._categories import amap_typecodes, resolve_categories
+from lifecircle.acquire._categories import amap_typecodes
 from lifecircle.acquire._harvest import Cell, Page
-from lifecircle.acquire._places import PlaceImport, Provider, Query, run_import, text
+from lifecircle.acquire._places import PlaceImport, Provider, Query, import_places, text
 from lifecircle.acquire.boundary import AMAP_URL, judge_amap
 
 __all__ = ["AMAP_CAP", "AMAP_PAGE_SIZE", "fetch_amap_places"]
@@ -63,8 +62,15 @@ def _row(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def amap_provider(cap: int = AMAP_CAP) -> Provider:
+def amap_provider(cap: int = AMAP_CAP, types_per_query: int = 10) -> Provider:
     """The Amap provider description (the cap can be lowered to match a test server)."""
+
+    def queries(codes: set[str]) -> list[Query]:
+        found = amap_typecodes(codes)
+        step = max(1, types_per_query)
+        batches = (found[i : i + step] for i in range(0, len(found), step))
+        return [Query("|".join(b), {"types": "|".join(b)}) for b in batches]
+
     return Provider(
         name="amap",
         crs="gcj02",
@@ -78,6 +84,9 @@ def amap_provider(cap: int = AMAP_CAP) -> Provider:
         id_column="id",
         lon_column="lng_gcj02",
         lat_column="lat_gcj02",
+        queries=queries,
+        judge=judge_amap,
+        base_url=AMAP_URL,
     )
 
 
@@ -85,17 +94,9 @@ def fetch_amap_places(
     boundary: BaseGeometry,
     key: str,
     *,
-    categories: Sequence[str] | None = None,
-    cache: str | Path | None = None,
-    base_url: str = AMAP_URL,
-    qps: float = 3.0,
-    max_requests: int | None = None,
-    retries: int = 4,
-    backoff_s: float = 1.0,
     types_per_query: int = 10,
     cap: int = AMAP_CAP,
-    progress: Callable[[int], None] | None = None,
-    transport: Any = None,
+    **options: Any,
 ) -> PlaceImport:
     """Every Amap place of the chosen 业态 inside ``boundary``, none missed at the cap.
 
@@ -105,27 +106,20 @@ def fetch_amap_places(
         The area (WGS-84; see :func:`~lifecircle.acquire.read_boundary`).
     key
         The user's Amap Web Service key (never written anywhere).
-    categories
-        业态 codes or names (default: every 业态 of the catalogue); their Amap type codes come
-        from the catalogue's mapping ``taxonomy/data/amap_typecodes.csv``.
-    cache
-        SQLite file of the answers: an interrupted import resumes there, a re-run is free.
-    base_url
-        The service's address (a test server in tests).
-    qps
-        Requests per second at most (Amap's personal keys allow a few).
-    max_requests
-        Requests this run may send (the daily quota left); it stops cleanly when spent.
-    retries, backoff_s
-        Retries of a transient failure, and the first wait (doubled each time).
     types_per_query
         Type codes asked together in one query.
     cap
         The service's result cap (``AMAP_CAP``).
-    progress
-        Called with the number of requests of each step (a progress bar).
-    transport
-        An httpx transport (tests).
+    **options
+        ``categories``: 业态 codes or names (default: every 业态 of the catalogue); their Amap
+        type codes come from the catalogue's mapping ``taxonomy/data/amap_typecodes.csv``.
+        ``cache``: SQLite file of the answers: an interrupted import resumes there, a re-run is
+        free.  ``base_url``: the service's address (a test server in tests).  ``qps``:
+        requests per second at most (default 3).  ``max_requests``: requests this run may send
+        (the daily quota left); it stops cleanly when spent.  ``retries``, ``backoff_s``:
+        retries of a transient failure (default 4) and the first wait (1 s, doubled each
+        time).  ``progress``: called with the number of requests of each step (a progress
+        bar).  ``transport``: an httpx transport.
 
     Returns
     -------
@@ -139,27 +133,4 @@ def fetch_amap_places(
     KeyInvalidError, QuotaExceededError, AcquireError
         The key is refused, the quota or budget is spent, or the service keeps failing.
     """
-    codes = amap_typecodes(resolve_categories(categories))
-    queries = [
-        Query("|".join(batch), {"types": "|".join(batch)})
-        for batch in (
-            codes[i : i + types_per_query] for i in range(0, len(codes), max(1, types_per_query))
-        )
-    ]
-    result = run_import(
-        amap_provider(cap),
-        queries,
-        boundary,
-        key=key,
-        base_url=base_url,
-        cache=cache,
-        qps=qps,
-        max_requests=max_requests,
-        retries=retries,
-        backoff_s=backoff_s,
-        judge=judge_amap,
-        progress=progress,
-        transport=transport,
-    )
-    result.manifest["categories"] = sorted(resolve_categories(categories))
-    return result
+    return import_places(amap_provider(cap, types_per_query), boundary, key, **options)

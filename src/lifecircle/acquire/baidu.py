@@ -11,16 +11,15 @@ concurrency (retried).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from lifecircle.acquire._categories import baidu_queries, resolve_categories
+from lifecircle.acquire._categories import baidu_queries
 from lifecircle.acquire._client import ProviderReply
 from lifecircle.acquire._harvest import Cell, Page
-from lifecircle.acquire._places import PlaceImport, Provider, Query, run_import, text
+from lifecircle.acquire._places import PlaceImport, Provider, Query, import_places, text
 
 __all__ = ["BAIDU_CAP", "BAIDU_PAGE_SIZE", "BAIDU_URL", "fetch_baidu_places"]
 
@@ -91,6 +90,13 @@ def _row(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _queries(codes: set[str]) -> list[Query]:
+    return [
+        Query(q if t is None else f"{t};{q}", {"query": q} if t is None else {"query": q, "tag": t})
+        for q, t in baidu_queries(codes)
+    ]
+
+
 def baidu_provider(cap: int = BAIDU_CAP) -> Provider:
     """The Baidu provider description (the cap can be lowered to match a test server)."""
     return Provider(
@@ -106,29 +112,20 @@ def baidu_provider(cap: int = BAIDU_CAP) -> Provider:
         id_column="uid",
         lon_column="lng_bd09",
         lat_column="lat_bd09",
+        queries=_queries,
+        judge=judge_baidu,
+        base_url=BAIDU_URL,
     )
 
 
 def fetch_baidu_places(
-    boundary: BaseGeometry,
-    key: str,
-    *,
-    categories: Sequence[str] | None = None,
-    cache: str | Path | None = None,
-    base_url: str = BAIDU_URL,
-    qps: float = 3.0,
-    max_requests: int | None = None,
-    retries: int = 4,
-    backoff_s: float = 1.0,
-    cap: int = BAIDU_CAP,
-    progress: Callable[[int], None] | None = None,
-    transport: Any = None,
+    boundary: BaseGeometry, key: str, *, cap: int = BAIDU_CAP, **options: Any
 ) -> PlaceImport:
     """Every Baidu place of the chosen 业态 inside ``boundary``, none missed at the cap.
 
-    Parameters are those of :func:`~lifecircle.acquire.fetch_amap_places`; the queries are the
+    ``options`` are those of :func:`~lifecircle.acquire.fetch_amap_places`; the queries are the
     catalogue's Baidu tags (``taxonomy/data/baidu_tags.csv``: ``购物;便利店`` is asked as query
-    便利店 with tag 购物).
+    便利店 with tag 购物; ``美食;*`` as query 美食).
 
     Returns
     -------
@@ -137,24 +134,4 @@ def fetch_baidu_places(
         ``lng_bd09``, ``lat_bd09`` (BD-09, as Baidu gives them), district fields, ``query_date``
         and ``query``; ``manifest`` with what was done.
     """
-    queries = [
-        Query(q if t is None else f"{t};{q}", {"query": q} if t is None else {"query": q, "tag": t})
-        for q, t in baidu_queries(resolve_categories(categories))
-    ]
-    result = run_import(
-        baidu_provider(cap),
-        queries,
-        boundary,
-        key=key,
-        base_url=base_url,
-        cache=cache,
-        qps=qps,
-        max_requests=max_requests,
-        retries=retries,
-        backoff_s=backoff_s,
-        judge=judge_baidu,
-        progress=progress,
-        transport=transport,
-    )
-    result.manifest["categories"] = sorted(resolve_categories(categories))
-    return result
+    return import_places(baidu_provider(cap), boundary, key, **options)

@@ -31,6 +31,37 @@ def fetch() -> None:
     """
 
 
+_OUT_DIR_OPTION = click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="输出目录 / output folder.",
+)
+
+
+def _key_options(env: str, what: str) -> Callable[[Any], Any]:
+    """``--key`` (or the environment variable ``env``) and ``--key-file``."""
+
+    def wrap(f: Any) -> Any:
+        f = click.option(
+            "--key-file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="密钥文件（第一行）/ a file whose first line is the key.",
+        )(f)
+        return click.option(
+            "--key",
+            envvar=env,
+            show_envvar=True,
+            default=None,
+            help=f"{what}密钥（建议用环境变量 {env} 或 --key-file，不会写入任何输出或日志）"
+            f" / your key (better from {env} or --key-file; never written to outputs or logs).",
+        )(f)
+
+    return wrap
+
+
 def _boundary_options(f: Any) -> Any:
     f = click.option(
         "--boundary-crs",
@@ -52,20 +83,6 @@ def _boundary_options(f: Any) -> Any:
 def _provider_options(env: str) -> Callable[[Any], Any]:
     def wrap(f: Any) -> Any:
         opts = [
-            click.option(
-                "--key",
-                envvar=env,
-                show_envvar=True,
-                default=None,
-                help=f"密钥（建议用环境变量 {env} 或 --key-file，不会写入任何输出或日志）"
-                f" / your key (better from {env} or --key-file; never written to outputs or logs).",
-            ),
-            click.option(
-                "--key-file",
-                type=click.Path(exists=True, dir_okay=False),
-                default=None,
-                help="密钥文件（第一行）/ a file whose first line is the key.",
-            ),
             click.option(
                 "--categories",
                 default=None,
@@ -113,17 +130,11 @@ def _provider_options(env: str) -> Callable[[Any], Any]:
                 default=None,
                 help="单次查询结果上限（默认按服务文档）/ the service's per-query result cap.",
             ),
-            click.option(
-                "--out",
-                "out_dir",
-                required=True,
-                type=click.Path(file_okay=False),
-                help="输出目录 / output folder.",
-            ),
+            _OUT_DIR_OPTION,
         ]
         for opt in reversed(opts):
             f = opt(f)
-        return _boundary_options(f)
+        return _boundary_options(_key_options(env, "")(f))
 
     return wrap
 
@@ -235,19 +246,7 @@ def baidu(**kw: Any) -> None:
     show_default=True,
     help="文件的坐标系 / coordinate system of --from-file.",
 )
-@click.option(
-    "--key",
-    envvar="LIFECIRCLE_AMAP_KEY",
-    show_envvar=True,
-    default=None,
-    help="高德密钥 / Amap key.",
-)
-@click.option(
-    "--key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="密钥文件 / key file.",
-)
+@_key_options("LIFECIRCLE_AMAP_KEY", "高德")
 @click.option("--base-url", default=None, help="服务地址 / the service's address.")
 @click.option(
     "--out",
@@ -332,13 +331,7 @@ def boundary(
     is_flag=True,
     help="只裁剪，不读出路网/网点/小区图层 / clip only, skip writing the layers.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="输出目录 / output folder.",
-)
+@_OUT_DIR_OPTION
 def osm(
     pbf_path: str,
     boundary_path: str,
