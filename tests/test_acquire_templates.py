@@ -252,3 +252,36 @@ def test_residence_list_round_trips_with_gates(tmp_path: Path) -> None:
     wb.save(path)
     with pytest.raises(InputError, match=r"sheet 出入口, row 3, field '小区编号'"):
         read_template(path)
+
+
+def test_cli_reads_a_template_into_layers_every_command_takes(tmp_path: Path) -> None:
+    from lifecircle.ingest import read_outlets
+
+    path = _template(tmp_path, "outlets")
+    _fill(
+        path,
+        "网点普查",
+        [
+            ["S1", "惠民便利店", "便利店", None, 108.95, 34.26, WGS, None, None, None, None, None, None],
+            [None, "无坐标菜店", "生鲜超市", "西大街3号", None, None, None, None, None, None, None,
+             None, None],
+        ],
+    )  # fmt: skip
+    places = tmp_path / "amap_places.csv"
+    pd.DataFrame({"id": ["B0FF1"], "name": ["无坐标菜店"], "lng_gcj02": [108.9]}).to_csv(
+        places, index=False, encoding="utf-8-sig"
+    )
+    out = tmp_path / "layers"
+    args = ["template", "read", str(path), "--match", str(places), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1 行无坐标" in result.output
+    layer = read_outlets(out / "outlets.gpkg")
+    assert layer["category"].tolist() == ["convenience_store"]
+    missing = pd.read_csv(out / "without_coordinates.csv", encoding="utf-8-sig", dtype=str)
+    assert missing.loc[0, "id_match"] == "B0FF1" and missing.loc[0, "row"] == "3"
+    bad = _template(tmp_path, "outlets")
+    _fill(bad, "网点普查", [["S1", "店", "不存在", None, 108.95, 34.26, WGS] + [None] * 6])
+    failed = CliRunner().invoke(main, ["template", "read", str(bad), "--out", str(out)])
+    assert failed.exit_code != 0
+    assert "sheet 网点普查, row 2, field '业态'" in failed.output

@@ -405,27 +405,111 @@ def _write_osm_layers(pbf: Path, out: Path) -> None:
     )
 
 
-@click.command(context_settings=CONTEXT)
-@click.argument("kind", type=click.Choice(["outlets", "residences"]))
-@click.option(
+@click.group(context_settings=CONTEXT)
+def template() -> None:
+    """Excel 填报模板：写出与读回 / Excel templates of a city's own tables: write, read back.
+
+    \b
+      outlets     商务局网点普查模板 / the commerce bureau's outlet census
+      residences  住建局小区名录模板 / the housing bureau's 小区 list
+      read        读回填好的模板并校验，写出各命令可用的图层 / read a filled one back
+    """
+
+
+_XLSX_OUT = click.option(
     "--out",
     "out_file",
     required=True,
     type=click.Path(dir_okay=False),
     help="输出 .xlsx 文件 / the .xlsx file to write.",
 )
-@click.option("--no-example", is_flag=True, help="不写示例行 / leave out the example row.")
-def template(kind: str, out_file: str, no_example: bool) -> None:
-    """写出 Excel 填报模板：商务局网点普查 outlets / 住建局小区名录 residences.
+_NO_EXAMPLE = click.option(
+    "--no-example", is_flag=True, help="不写示例行 / leave out the example row."
+)
 
-    Excel templates for a city's own tables: Chinese headers, drop-down lists for 业态 and 坐标系,
-    an instructions sheet (填写说明).  Read a filled one back with
-    lifecircle.acquire.read_template(FILE): every problem names file, sheet, row and column.
-    """
+
+def _write_template(kind: str, out_file: str, no_example: bool) -> None:
     from lifecircle.acquire.templates import write_template
 
     path = write_template(kind, out_file, example=not no_example)  # type: ignore[arg-type]
     click.echo(f"模板 Template ({kind}) → {path}")
+
+
+@template.command("outlets", context_settings=CONTEXT)
+@_XLSX_OUT
+@_NO_EXAMPLE
+def template_outlets(out_file: str, no_example: bool) -> None:
+    """商务局网点普查模板 / The outlet census template.
+
+    名称, 业态 (drop-down list), 地址, 经度/纬度 + 坐标系 (drop-down list), 品牌, 是否连锁, 营业面积,
+    营业时间, 服务项目, 从业人数; an instructions sheet (填写说明).
+    """
+    _write_template("outlets", out_file, no_example)
+
+
+@template.command("residences", context_settings=CONTEXT)
+@_XLSX_OUT
+@_NO_EXAMPLE
+def template_residences(out_file: str, no_example: bool) -> None:
+    """住建局小区名录模板 / The 小区 list template.
+
+    小区名称, 户数, 人口, 出入口经纬度 + 坐标系 (drop-down list), 地址; more gates on the sheet 出入口;
+    an instructions sheet (填写说明).
+    """
+    _write_template("residences", out_file, no_example)
+
+
+@template.command("read", context_settings=CONTEXT)
+@click.argument("xlsx", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--match",
+    "match_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="按名称为无坐标的行匹配 POI（fetch amap/baidu 的 *_places.csv）"
+    " / match rows without coordinates by name to a provider import.",
+)
+@_OUT_DIR_OPTION
+def template_read(xlsx: str, match_path: str | None, out_dir: str) -> None:
+    """读回填好的模板并校验 / Read a filled template back, validated as every layer.
+
+    Writes <name>.gpkg (WGS-84 points that --outlets/--residences and the city file accept),
+    for residences also <name>_entrances.gpkg (for --entrances), and without_coordinates.csv
+    listing the rows that have no coordinates (with --match, the provider place of the same name).
+    Every problem names the file, the sheet, the row and the column.
+    """
+    import pandas as pd
+
+    from lifecircle.acquire.templates import match_by_name, read_template
+
+    layer = read_template(xlsx)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = Path(xlsx).stem
+    written = []
+    if len(layer):
+        path = out / f"{stem}.gpkg"
+        layer.drop(columns="footprint", errors="ignore").to_file(path, driver="GPKG")
+        written.append(path)
+    gates = layer.attrs.get("entrances")
+    if gates is not None and len(gates):
+        path = out / f"{stem}_entrances.gpkg"
+        gates.to_file(path, driver="GPKG")
+        written.append(path)
+    missing = layer.attrs.get("without_coordinates", pd.DataFrame())
+    if len(missing):
+        if match_path is not None:
+            places = pd.read_csv(match_path, dtype=str, encoding="utf-8-sig")
+            missing = match_by_name(missing, places)
+        path = out / "without_coordinates.csv"
+        missing.to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
+    click.echo(
+        f"读入 Read {len(layer)} 行 rows with coordinates; {len(missing)} 行无坐标 without "
+        "(listed; addresses cannot be geocoded offline)"
+    )
+    for p in written:
+        click.echo(f"  {p}")
 
 
 def register(group: click.Group) -> None:
