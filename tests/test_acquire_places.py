@@ -250,3 +250,26 @@ def test_rate_limit_spaces_the_requests(fake: FakeProvider, url: str, tmp_path: 
         assert time.perf_counter() - t0 - spent < 0.2
     assert spent >= 5 / 20.0
     assert client.stats.sent == 6 and client.stats.cached == 6
+
+
+def test_a_run_killed_midway_resumes_from_the_cache(
+    fake: FakeProvider, url: str, tmp_path: Path
+) -> None:
+    """Ctrl+C in the middle of an import: the next run asks only what was not answered."""
+    cache = tmp_path / "cache.sqlite"
+    counted = 0
+
+    def stop_after_30(n: int) -> None:
+        nonlocal counted
+        counted += n
+        if counted >= 30:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _import("baidu", url, cache=cache, progress=stop_after_30)
+    first = len(fake.log)
+    assert first >= 30
+    result = _import("baidu", url, cache=cache)
+    assert set(result.places["uid"]) == wanted_baidu_ids(fake)
+    assert max(Counter(fake.log).values()) == 1
+    assert result.manifest["requests_cached"] == first
