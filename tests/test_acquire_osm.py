@@ -104,6 +104,11 @@ def test_bad_sources(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot be read"):
         clip_osm(junk, POLYGON, tmp_path / "o.osm.pbf")
     assert not (tmp_path / "o.osm.pbf").exists()
+    with pytest.raises(InputError, match="do not overlap"):
+        clip_osm(
+            get_path("helsinki"), shapely.box(108.9, 34.2, 109.0, 34.3), tmp_path / "x.osm.pbf"
+        )
+    assert not (tmp_path / "x.osm.pbf").exists()
     existing = tmp_path / "exists.osm.pbf"
     existing.write_bytes(b"")
     with pytest.raises(InputError, match="exists"):

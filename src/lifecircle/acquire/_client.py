@@ -31,7 +31,15 @@ __all__: list[str] = []  # private module; the errors are exported by lifecircle
 
 logger = logging.getLogger(__name__)
 
-_HTTP_LOGGERS = ("httpx", "httpcore")
+# the loggers of httpx/httpcore that may see a request (a filter applies to its own logger only)
+_HTTP_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
 
 
 class AcquireError(LifecircleError):

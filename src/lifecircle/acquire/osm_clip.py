@@ -175,6 +175,17 @@ def clip_osm(
     scratch.unlink(missing_ok=True)
     try:
         scan = _scan(source, area, scratch, progress)
+        if scan.n_inside == 0:
+            raise InputError(
+                Problem(
+                    "no node of the extract lies inside the boundary (+ buffer): they do not "
+                    f"overlap (boundary {tuple(round(v, 4) for v in boundary.bounds)}, WGS-84)",
+                    file=str(source),
+                    fix="check that the extract covers the city and the boundary's coordinate "
+                    "system (--boundary-crs gcj02 for Amap's boundaries)",
+                ),
+                "OSM clip",
+            )
         if scan.extra:  # member ways of kept relations that touch no inside node
             for way in _objects(str(source), osmium.osm.WAY):
                 if way.id in scan.extra:
