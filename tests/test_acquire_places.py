@@ -273,3 +273,46 @@ def test_a_run_killed_midway_resumes_from_the_cache(
     assert set(result.places["uid"]) == wanted_baidu_ids(fake)
     assert max(Counter(fake.log).values()) == 1
     assert result.manifest["requests_cached"] == first
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_real_district_at_the_real_baidu_cap(shared_data: Path) -> None:
+    """Xi'an's 碑林区 (Amap's GCJ-02 boundary) over the old town's Baidu POIs, served at Baidu's
+    real cap of 150: every POI inside the district comes back exactly once."""
+    import pandas as pd
+
+    from lifecircle.acquire import read_boundary
+    from lifecircle.acquire._categories import baidu_queries, resolve_categories
+    from lifecircle.acquire.baidu import BAIDU_CAP
+    from lifecircle.acquire.boundary import convert_geometry
+
+    pois = pd.read_csv(
+        shared_data / "xian_oldtown_baidu_poi" / "xian_oldtown_baidu_poi_merged_utf8.csv",
+        dtype={"uid": str},
+    ).drop_duplicates("uid")
+    pois["tag"] = pois["tag"].fillna("")
+    district = read_boundary(
+        shared_data / "admin_boundaries_amap_gcj02" / "610103.geojson", "gcj02"
+    )
+    fake = FakeProvider(keys={KEY}, baidu_cap=BAIDU_CAP)
+    fake.baidu_pois = [
+        {"uid": r.uid, "name": r.name, "tag": r.tag, "lng": r.lng_bd09, "lat": r.lat_bd09}
+        for r in pois.itertuples()
+    ]
+    asked = set(baidu_queries(resolve_categories(None)))
+
+    def wanted(tag: str) -> bool:
+        first, _, second = tag.partition(";")
+        return (second, first) in asked or (first, None) in asked
+
+    area = convert_geometry(district, "wgs84", "bd09")
+    inside = shapely.intersects_xy(area, pois["lng_bd09"], pois["lat_bd09"])
+    expected = set(pois.loc[inside & pois["tag"].map(wanted), "uid"])
+    assert len(expected) > 10 * BAIDU_CAP
+    with serve(create_app(fake)) as base:
+        result = fetch_baidu_places(district, KEY, base_url=base, qps=1000.0)
+    got = list(result.places["uid"])
+    assert len(got) == len(set(got))
+    assert set(got) == expected
+    assert max(Counter(fake.log).values()) == 1
