@@ -345,16 +345,17 @@ def osm(
 
     Streams the extract with pyosmium in bounded memory: nodes inside the boundary + buffer, every
     way touching them (complete) and every relation with a kept member.  Writes city.osm.pbf,
-    city.toml (the city file of lifecircle batch, naming the clip for network, outlets and
-    residences), clip.json (counts, MB/s) and, unless --no-layers, network.gpkg, outlets.gpkg and
-    residences.gpkg read from the clip by the same readers as every input.
+    city.toml (the city file every command reads, naming the clip for network, outlets and
+    residences, with boundary.geojson and the buffer), clip.json (counts, MB/s) and, unless
+    --no-layers, network.gpkg, outlets.gpkg and residences.gpkg read from the clip by the same
+    readers as every input.
     """
     import json
 
     from tqdm import tqdm
 
     from lifecircle.acquire import read_boundary
-    from lifecircle.acquire.osm_clip import clip_osm, write_city_file
+    from lifecircle.acquire.osm_clip import clip_osm, extract_date, write_city_file
 
     boundary_geom = read_boundary(boundary_path, boundary_crs)
     out = Path(out_dir)
@@ -377,7 +378,14 @@ def osm(
         "mb_per_s": report.mb_per_s,
     }
     (out / "clip.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    city = write_city_file(out / "city.toml", name or Path(boundary_path).stem, target)
+    city = write_city_file(
+        out,
+        name or Path(boundary_path).stem,
+        target,
+        boundary_geom,
+        buffer_m=buffer_m,
+        date=extract_date(pbf_path),
+    )
     click.echo(
         f"裁剪 Clipped {summary['input_mb']:.1f} MB in {report.seconds:.1f} s "
         f"({report.mb_per_s:.1f} MB/s): {report.ways} 条路/面 ways, {report.relations} relations"

@@ -12,8 +12,8 @@ The referenced objects are added by pyosmium's :class:`osmium.BackReferenceWrite
 the source again for them.  Memory is bounded by the id sets of the kept area (pyosmium's compact
 ``IdSet``) and a fixed batch of node coordinates, not by the size of the extract.  The output is
 an ordinary ``.osm.pbf`` that :func:`~lifecircle.ingest.read_network`,
-:func:`~lifecircle.ingest.read_outlets` and :func:`~lifecircle.ingest.read_residences` read, and a
-city file (``city.toml``, the format of ``lifecircle batch``) naming it for all three layers.
+:func:`~lifecircle.ingest.read_outlets` and :func:`~lifecircle.ingest.read_residences` read, and
+:func:`write_city_file` writes a city file (``city.toml``) naming it for all three layers.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from shapely.geometry.base import BaseGeometry
 
 from lifecircle.errors import InputError, Problem
 
-__all__ = ["ClipReport", "buffered_area", "clip_osm", "write_city_file"]
+__all__ = ["ClipReport", "buffered_area", "clip_osm", "extract_date", "write_city_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -349,21 +349,54 @@ def _write(source: Path, scratch: Path, target: Path, scan: _Scan) -> None:
         writer.close()
 
 
-def write_city_file(path: str | Path, name: str, pbf: str | Path) -> Path:
-    """Write a city file (``lifecircle batch`` format) naming the clipped extract for every layer.
+def extract_date(pbf: str | Path) -> str | None:
+    """The date of an extract's data (its header's replication timestamp), if it says."""
+    import osmium
 
-    The network, the OSM outlets and the residential buildings are all read from the clip; edit
-    the file to point ``outlets``/``residences`` at a provider import or the bureau's tables.
+    reader = osmium.io.Reader(str(pbf), osmium.osm.NOTHING)
+    try:
+        header = reader.header()
+        stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
+    finally:
+        reader.close()
+    return stamp[:10] if stamp else None
+
+
+def write_city_file(
+    folder: str | Path,
+    name: str,
+    pbf: str | Path,
+    boundary: BaseGeometry,
+    *,
+    buffer_m: float,
+    date: str | None = None,
+) -> Path:
+    """Write ``city.toml`` and ``boundary.geojson`` in ``folder`` for the clipped extract.
+
+    The city file (the format every command reads: ``lifecircle run|assess|… city.toml``) names
+    the clip for the network, the OSM outlets and the residential buildings, and the boundary
+    (written beside it in WGS-84) with the buffer; ``date`` (the extract's) feeds the data audit.
+    Edit it to point ``outlets``/``residences`` at a provider import or the bureau's tables.
     """
-    target = Path(path)
-    rel = os.path.relpath(Path(pbf), target.parent)
-    text = (
-        "# written by lifecircle fetch osm; read with: lifecircle batch " + target.name + "\n"
-        "[[city]]\n"
-        f'name = "{name}"\n'
-        f'network = "{rel}"\n'
-        f'outlets = "{rel}"\n'
-        f'residences = "{rel}"\n'
+    import json
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "boundary.geojson").write_text(
+        json.dumps(shapely.geometry.mapping(boundary)), encoding="utf-8"
     )
+    rel = Path(os.path.relpath(Path(pbf), out)).as_posix()
+    dated = f"\ndate = {date}" if date else ""
+    text = (
+        "# written by lifecircle fetch osm; run with: lifecircle run city.toml\n"
+        f"name = {json.dumps(name, ensure_ascii=False)}\n\n"
+        f'[boundary]\npath = "boundary.geojson"\ncrs = "wgs84"\nbuffer_m = {float(buffer_m)}\n\n'
+        f'[network]\npath = "{rel}"{dated}\n\n'
+        f'[outlets]                  # or a provider import: path = "amap_places.csv", crs = "gcj02"\n'
+        f'path = "{rel}"{dated}\n\n'
+        f"[residences]               # or the 小区 list read by lifecircle template read\n"
+        f'path = "{rel}"{dated}\n'
+    )
+    target = out / "city.toml"
     target.write_text(text, encoding="utf-8")
     return target
