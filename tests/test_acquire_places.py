@@ -190,6 +190,8 @@ def test_cli_import_never_writes_or_logs_the_key(
     result = _cli(provider, url, tmp_path)
     assert result.exit_code == 0, result.output
     assert f"{len(_wanted(provider, fake))} 个网点 places" in result.output
+    crs = "gcj02" if provider == "amap" else "bd09"
+    assert f'crs = "{crs}", date = ' in result.output  # the city file's [outlets], dated
     assert "HTTP Request" in caplog.text  # httpx logged its requests (with the key redacted)
     assert KEY not in caplog.text
     assert KEY not in result.output

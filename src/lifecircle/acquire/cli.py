@@ -198,8 +198,11 @@ def _run_places(provider: str, env: str, kw: dict[str, Any]) -> None:
         )
     for p in paths:
         click.echo(f"  {p}")
-    crs = m["crs"]
-    click.echo(f"读入 Read with: lifecircle inspect … --outlets {paths[0]} --outlets-crs {crs}")
+    date = m["query_date_last"]
+    click.echo(
+        f'城市文件 In the city file: [outlets] path = "{paths[0]}", crs = "{m["crs"]}"'
+        + (f", date = {date}" if date else "")
+    )
 
 
 @fetch.command(context_settings=CONTEXT)
