@@ -1223,5 +1223,9 @@ def _serve(
     )
 
 
+from lifecircle.acquire.cli import register as _register_acquire  # noqa: E402
+
+_register_acquire(main)  # lifecircle fetch … / lifecircle template …
+
 if __name__ == "__main__":  # pragma: no cover
     main()
