@@ -68,7 +68,7 @@ def test_baidu_export_bd09(tmp_path: Path) -> None:
     np.testing.assert_allclose(again.geometry.x, wlon, atol=1e-12)
     with pytest.raises(InputError, match="several longitude/latitude") as exc:
         read_outlets(path, crs="gcj02")
-    assert "lon='lng_wgs84'" in str(exc.value)
+    assert "--outlets-lon lng_wgs84" in str(exc.value) and 'lon = "lng_wgs84"' in str(exc.value)
 
 
 def test_explicit_columns_win(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_gbk_encoding(tmp_path: Path) -> None:
     path = _csv(tmp_path, "名称,经度,纬度,category\n药店甲,108.94,34.26,药店\n", encoding="gbk")
     with pytest.raises(InputError, match="not UTF-8") as exc:
         read_outlets(path)
-    assert "--encoding gbk" in str(exc.value) and str(path) in str(exc.value)
+    assert "--outlets-encoding gbk" in str(exc.value) and str(path) in str(exc.value)
     out = read_outlets(path, encoding="gbk")
     assert out["name"].tolist() == ["药店甲"]
     assert out["category"].tolist() == ["pharmacy"]

@@ -336,7 +336,7 @@ def test_gbk_file_needs_encoding(tmp_path: Path) -> None:
     path = _csv(tmp_path, "小区名称,经度,纬度,户数\n碑林小区,108.94,34.26,300\n", encoding="gbk")
     with pytest.raises(InputError, match="not UTF-8") as exc:
         read_residences(path)
-    assert "--encoding gbk" in str(exc.value)
+    assert "--residences-encoding gbk" in str(exc.value)
     assert exc.value.problems[0].file == str(path)
     res = read_residences(path, encoding="gbk")
     assert res["name"].tolist() == ["碑林小区"]

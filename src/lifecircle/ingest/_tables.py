@@ -59,7 +59,36 @@ _VECTOR_SUFFIXES = (
     ".sqlite",
 )
 _PARQUET_SUFFIXES = (".parquet", ".geoparquet")
-_GBK_FIX = "pass encoding='gbk' (command line: --encoding gbk), or save the file as UTF-8"
+
+
+def option_hint(what: str, key: str, value: str = "…") -> str:
+    """How a user sets a reader option of layer ``what``: the command-line flag (where there is
+    one), the city-file key and the Python parameter.
+
+    Examples
+    --------
+    >>> option_hint("outlets", "encoding", "gbk")
+    '--outlets-encoding gbk (city file: [outlets] encoding = "gbk"; Python: encoding="gbk")'
+    """
+    flags = {
+        ("network", "encoding"): "--encoding",
+        ("network", "layer"): "--layer",
+        ("network", "crs"): "--network-crs",
+    }
+    flag = flags.get((what, key))
+    if flag is None and what in ("outlets", "residences", "entrances") and key in (
+        "lon", "lat", "crs", "encoding", "layer", "where"
+    ):  # fmt: skip
+        flag = f"--{what}-{key}"
+    python = f'{key}="{value}"' if value != "…" else f"{key}="
+    city = f'[{what}] {key} = "{value}"'
+    return (f"{flag} {value} (" if flag else "(") + f"city file: {city}; Python: {python})"
+
+
+_DROP_HINT = {
+    "on_missing": "--drop-missing (city file: drop_missing = true; Python: on_missing='drop')",
+    "on_outside": "--drop-outside (city file: drop_outside = true; Python: on_outside='drop')",
+}
 
 # Rough bounding box of China (incl. Hainan and the South China Sea islands' latitudes), used
 # only to recognise swapped columns and China-only coordinate systems used elsewhere.
@@ -257,7 +286,8 @@ def _decode(data: bytes, label: str, what: str, encoding: str | None) -> str:
                 f"the file is not UTF-8 text (byte {data[exc.start : exc.start + 1]!r} at offset "
                 f"{exc.start}){hint}",
                 file=label,
-                fix=_GBK_FIX,
+                fix=f"give the encoding: {option_hint(what, 'encoding', 'gbk')}, or save the "
+                "file as UTF-8",
             ),
             what,
         ) from None
@@ -403,9 +433,11 @@ def require_column(
     if hit is not None:
         return hit
     problems.add(
-        f"column {name!r} (given as {parameter}=) not found",
+        f"column {name!r} (given as {parameter}) not found",
         field=name,
-        fix=f"{did_you_mean(name, frame.columns)} Pass the right name as {parameter}=",
+        fix=f"{did_you_mean(name, frame.columns)} Give the right name: the layer's {parameter} "
+        f"key in the city file (command line --outlets-{parameter} / --residences-"
+        f"{parameter} for lon, lat; Python {parameter}=)",
     )
     return None
 
@@ -599,7 +631,8 @@ def choose_coordinate_columns(
         problems.add(
             "no longitude/latitude columns found: expected a pair such as lon/lat, lng/lat, "
             "longitude/latitude, x/y or 经度/纬度 (optionally suffixed, e.g. lng_wgs84/lat_wgs84)",
-            fix="rename the columns or pass lon= and lat=; "
+            fix="rename the columns or name them: --outlets-lon/--outlets-lat (or "
+            '--residences-…), city file lon = "…" and lat = "…" in the layer\'s table; '
             + did_you_mean("lon", frame.columns)
             + " / "
             + did_you_mean("lat", frame.columns),
@@ -623,8 +656,9 @@ def choose_coordinate_columns(
     problems.add(
         f"several longitude/latitude column pairs ({', '.join(map(str, pairs))}) and none is "
         f"named after the declared crs={crs!r}",
-        fix="say which to use, e.g. lon="
-        f"{pairs[0].lon!r}, lat={pairs[0].lat!r}, and declare their coordinate system with crs=",
+        fix=f"say which to use, e.g. --outlets-lon {pairs[0].lon} --outlets-lat {pairs[0].lat} "
+        f'(city file: lon = "{pairs[0].lon}", lat = "{pairs[0].lat}"), and declare their '
+        "coordinate system (--outlets-crs / crs = …)",
     )
     return None
 
@@ -849,7 +883,8 @@ def check_lonlat_values(
                 rows[missing],
                 "no coordinates",
                 field=both,
-                fix="fill in the coordinates, remove the row, or pass on_missing='drop'",
+                fix="fill in the coordinates, remove the row, or leave such rows out: "
+                + _DROP_HINT["on_missing"],
             )
     return np.asarray(finite & in_range & ~swapped, dtype=bool)
 
@@ -899,8 +934,8 @@ def read_ids(
             table.rows[empty],
             "empty id",
             field=col,
-            fix=f"give every row an id, or pass id_column= another column ({what} are numbered "
-            "by row when there is no id column)",
+            fix=f"give every row an id, or name another column: {option_hint(what, 'id_column')} "
+            f"({what} are numbered by row when there is no id column)",
         )
     check_unique(ids, ~empty, table.rows, col, problems)
     return ids, col
@@ -941,13 +976,15 @@ def check_unique(
             f"id {value!r} appears {rr.size} times (rows {_row_list(rr, 8)})",
             row=int(rr[1]),
             field=field,
-            fix="make the ids unique (or pass id_column= a unique column)",
+            fix="make the ids unique (or name a unique column: the layer's id_column key in the "
+            "city file; Python id_column=)",
         )
     if len(items) > limit:
         problems.add(
             f"... and {len(items) - limit} more duplicated ids",
             field=field,
-            fix="make the ids unique (or pass id_column= a unique column)",
+            fix="make the ids unique (or name a unique column: the layer's id_column key in the "
+            "city file; Python id_column=)",
         )
 
 
@@ -1076,8 +1113,8 @@ def outside_problems(
         f"{n} of {distance.size} {what} lie more than {max_outside_m:.0f} m outside the "
         f"network's bounding box (up to {float(distance[far].max()) / 1000.0:.1f} km; first ids: "
         f"{shown}; rows {_row_list(rows[far], 10)})",
-        fix="clip the layer to the study area or check the CRS; or pass on_outside='drop' "
-        "(or a larger max_outside_m)",
+        fix=f"clip the layer to the study area ([boundary] in the city file) or check the CRS "
+        f"({option_hint(what, 'crs')}); or leave them out: {_DROP_HINT['on_outside']}",
     )
     return ~far, far_ids
 
