@@ -462,3 +462,45 @@ def test_xian_bd09_declared_wgs84_is_an_error_naming_the_fit(tmp_path: Path) -> 
     assert code in (0, 1), out  # accepted with a warning: the audit runs
     audit = pd.read_csv(tmp_path / "o" / "audit.csv").set_index(["check", "scope"])
     assert audit.loc[("crs_offset", "outlets"), "status"] == "warn"
+
+
+def test_districts_on_the_sample_city(tmp_path: Path) -> None:
+    from lifecircle.assess.pipeline import district_summary
+    from lifecircle.ingest import read_residences
+    from lifecircle.project import run_city
+
+    x0, y0, x1, y1 = read_residences(PBF).total_bounds
+    mid = (x0 + x1) / 2
+    boxes = gpd.GeoDataFrame(
+        {"名称": ["西区", "东区"]},
+        geometry=[shapely.box(x0 - 0.01, y0 - 0.01, mid, y1 + 0.01),
+                  shapely.box(mid, y0 - 0.01, x1 + 0.01, y1 + 0.01)],
+        crs=4326,
+    )  # fmt: skip
+    boxes.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
+    city = _city_file(
+        tmp_path / "c",
+        f'[[districts]]\nlevel = "区"\npath = "{(tmp_path / "districts.geojson").as_posix()}"\n'
+        'name_field = "名称"\n',
+    )
+    run = run_city(load_city_file(city))
+    res = run.assessment.residences
+    assert res["district:区"].notna().all()
+    grades = run.assessment.grades
+    assert list(grades.columns[:3]) == ["circle_id", "name", "district:区"]
+    assert grades["name"].str.match(r"^(西区|东区)").all()  # named after the district
+    kpis = run.assessment.kpis
+    summary = district_summary(kpis)
+    assert set(summary["district"]) == {"东区", "西区"} and len(summary) == 2
+    city_total = kpis.set_index(["scope", "kpi"]).loc[("city", "circles_total"), "value"]
+    assert summary["circles_total"].sum() == city_total
+    # per district, residences are counted where they lie
+    for name in ("东区", "西区"):
+        scope = f"district:区:{name}"
+        n = kpis.set_index(["scope", "kpi"]).loc[(scope, "communities_basic_or_better"), "value"]
+        assert 0.0 <= n <= 1.0
+    files = run.write(tmp_path / "out", reports=True, formats=("html",), per_circle=False,
+                      projects=False)  # fmt: skip
+    assert any(f.name == "report.html" for f in files)
+    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert "分区统计" in html and "西区" in html

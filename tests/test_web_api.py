@@ -589,6 +589,19 @@ def test_dashboard(client: Api) -> None:
     assert all(f["geometry"]["type"] == "Point" for f in spots["features"])
     assert spots["count"] == len(spots["features"]) and spots["households"] > 0
     assert c.get("/api/dashboard/blind-spots", params={"category": "x"}).status_code == 422
+    # the data audit leads: counts, checks (failures first) and the run's figures
+    audit = c.get("/api/dashboard/audit").json()
+    table = client.city.assessment.audit
+    assert audit["counts"]["fail"] == int((table["status"] == "fail").sum())
+    assert len(audit["items"]) == len(table)
+    statuses = [i["status"] for i in audit["items"]]
+    assert statuses == sorted(statuses, key=["fail", "warn", "ok"].index)
+    figures = audit["figures"]
+    assert figures["residences_assessed"] == int(
+        (client.city.assessment.residences["status"] == "ok").sum()
+    )
+    assert figures["households_method"] == "median"
+    assert c.get("/api/dashboard/districts").json() == []  # the sample city has no districts
     reports = c.get("/api/reports").json()
     assert {r["name"] for r in reports} == {"report.html", "report.pdf", "report.xlsx"}
     assert c.get("/api/reports/../../etc/passwd").status_code == 404

@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from lifecircle.access import AccessResult
     from lifecircle.taxonomy import Catalogue
 
-__all__ = ["assess_city", "city_kpis", "file_sha256", "with_circle_districts"]
+__all__ = [
+    "DISTRICT_KPIS",
+    "assess_city",
+    "city_kpis",
+    "district_summary",
+    "file_sha256",
+    "with_circle_districts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +355,35 @@ _FROM_RESIDENCES = frozenset(
     {"households", "population", "households_estimated", "population_estimated",
      "households_source"}
 )  # fmt: skip
+
+
+#: KPIs of the by-district summary (:func:`district_summary`), in column order.
+DISTRICT_KPIS = (
+    "circles_total",
+    "circles:quality",
+    "circles:enhanced",
+    "circles:basic",
+    "circles:not graded",
+    "circles:unverified",
+    "households_basic_or_better",
+    "outlets_per_10k:all",
+)
+
+
+def district_summary(kpis: pd.DataFrame) -> pd.DataFrame:
+    """One row per district of every level (``level, district`` and :data:`DISTRICT_KPIS`), from
+    the KPI rows with ``scope = district:<level>:<name>``; empty without districts."""
+    rows = kpis.loc[kpis["scope"].astype(str).str.startswith("district:")]
+    columns = ["level", "district", *DISTRICT_KPIS]
+    if not len(rows):
+        return pd.DataFrame(columns=columns)
+    wide = rows.pivot_table(
+        index="scope", columns="kpi", values="value", aggfunc="first", sort=False
+    ).reindex(columns=list(DISTRICT_KPIS))
+    parts = wide.index.to_series().str.split(":", n=2)
+    wide.insert(0, "district", parts.str[2].to_numpy())
+    wide.insert(0, "level", parts.str[1].to_numpy())
+    return wide.reset_index(drop=True)[columns]
 
 
 def with_circle_districts(grades: pd.DataFrame, circles: pd.DataFrame) -> pd.DataFrame:

@@ -290,36 +290,36 @@ def _scope_label(scope: str, lang: str) -> str:
     return scope
 
 
-#: Columns of the by-district table: KPI name → header key (column_label) or text.
-_DISTRICT_KPIS = (
-    ("circles_total", "n_circles"),
-    ("circles:quality", "品质型"),
-    ("circles:enhanced", "提升型"),
-    ("circles:basic", "基础型"),
-    ("circles:not graded", "未达标"),
-    ("circles:unverified", "待核实"),
-    ("households_basic_or_better", "households_basic_or_better"),
-    ("outlets_per_10k:all", "outlets_per_10k_all"),
-)
+#: Header of each column of the by-district table: a grade, or a column label key.
+_DISTRICT_HEADERS = {
+    "circles_total": "n_circles",
+    "circles:quality": "品质型",
+    "circles:enhanced": "提升型",
+    "circles:basic": "基础型",
+    "circles:not graded": "未达标",
+    "circles:unverified": "待核实",
+    "households_basic_or_better": "households_basic_or_better",
+    "outlets_per_10k:all": "outlets_per_10k_all",
+}
 
 
 def district_table(kpis: pd.DataFrame, lang: str) -> DisplayTable | None:
     """One row per district (every level): circles per grade, households in circles at 基础型+,
     outlets per 10k residents; ``None`` without district rows."""
-    rows_k = kpis.loc[kpis["scope"].astype(str).str.startswith("district:")]
-    if not len(rows_k):
+    from lifecircle.assess.pipeline import DISTRICT_KPIS, district_summary
+
+    summary = district_summary(kpis)
+    if not len(summary):
         return None
-    wide = rows_k.pivot_table(index="scope", columns="kpi", values="value", aggfunc="first",
-                              sort=False)  # fmt: skip
     headers = [text("district_level", lang), text("district_name", lang)]
-    for _kpi, label in _DISTRICT_KPIS:
+    for kpi in DISTRICT_KPIS:
+        label = _DISTRICT_HEADERS[kpi]
         headers.append(grade_label(label, lang) if label in GRADE_EN else column_label(label, lang))
     rows = []
-    for scope in wide.index:
-        _, level, name = str(scope).split(":", 2)
-        row = [level, name]
-        for kpi, _label in _DISTRICT_KPIS:
-            value = wide.at[scope, kpi] if kpi in wide.columns else np.nan
+    for rec in summary.to_dict("records"):
+        row = [str(rec["level"]), str(rec["district"])]
+        for kpi in DISTRICT_KPIS:
+            value = rec[kpi]
             if kpi == "households_basic_or_better":
                 row.append(fmt_share(value, lang, 1))
             elif kpi.startswith("outlets_per_10k"):
@@ -327,8 +327,8 @@ def district_table(kpis: pd.DataFrame, lang: str) -> DisplayTable | None:
             else:
                 row.append(fmt_number(value, lang, 0))
         rows.append(row)
-    numeric = [False, False] + [True] * len(_DISTRICT_KPIS)
-    widths = [0.7, 1.4] + [0.8] * len(_DISTRICT_KPIS)
+    numeric = [False, False] + [True] * len(DISTRICT_KPIS)
+    widths = [0.7, 1.4] + [0.8] * len(DISTRICT_KPIS)
     return DisplayTable(headers, rows, numeric, [], widths)
 
 

@@ -252,6 +252,7 @@ class KpiOut(BaseModel):
     unit: str | None
     meets: bool | None
     source: str | None
+    basis: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -75,6 +75,34 @@ def grades(city: CurrentCity, principal: PlannerUser, db: DbSession) -> dict[str
     }
 
 
+@router.get("/dashboard/audit", response_model=dict[str, Any])
+def audit(city: CurrentCity, principal: PlannerUser) -> dict[str, Any]:
+    """The data audit (数据体检): counts by status, every check (``check, scope, category, value,
+    threshold, status, message, message_en``; failures first) and the run's figures (residences
+    read and assessed, households known and estimated with the method, outlets)."""
+    table = city.assessment.audit
+    figures = dict(getattr(city.assessment, "figures", {}) or {})
+    if table is None:
+        return {"counts": {}, "items": [], "figures": figures}
+    order = table["status"].map({"fail": 0, "warn": 1, "ok": 2})
+    ordered = table.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
+    counts = table["status"].value_counts()
+    return {
+        "counts": {s: int(counts.get(s, 0)) for s in ("ok", "warn", "fail")},
+        "items": _records(ordered),
+        "figures": figures,
+    }
+
+
+@router.get("/dashboard/districts", response_model=list[dict[str, Any]])
+def districts(city: CurrentCity, principal: PlannerUser, db: DbSession) -> list[dict[str, Any]]:
+    """By district (every level): circles per grade, share of households in circles at 基础型 or
+    better, outlets per 10 k residents (from the KPI rows ``district:<level>:<name>``)."""
+    from lifecircle.assess.pipeline import district_summary
+
+    return _records(district_summary(_graded(city, db).kpis))
+
+
 @router.get("/dashboard/circles", response_model=FeatureCollection)
 def graded_circles(city: CurrentCity, principal: PlannerUser, db: DbSession) -> Response:
     """Circles coloured by grade, with the residents' satisfaction folded in."""
