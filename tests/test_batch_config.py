@@ -191,3 +191,29 @@ def test_import_loads_no_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_city_file_in_a_batch_is_the_same_city(folder: Path) -> None:
+    from lifecircle.project import load_city_file
+
+    city_dir = folder / "xian"
+    city_dir.mkdir()
+    (city_dir / "city.toml").write_text(
+        'name = "西安 碑林区"\nnetwork = "../data/roads.gpkg"\noutlets = "../data/poi.csv"\n'
+        'residences = "../data/xiaoqu.csv"\nwalk_speed = "elderly"\n',
+        encoding="utf-8",
+    )
+    config = load_batch_config(
+        _write(folder, '[[city]]\nfile = "xian/city.toml"\ngroup = "西安市"\n' + CITY)
+    )
+    from_file, inline = config.cities
+    alone = load_city_file(city_dir / "city.toml")
+    assert from_file.network == alone.network and from_file.walk_speed == "elderly"
+    assert from_file.group == "西安市" and from_file.source == city_dir / "city.toml"
+    assert from_file.id == "xian" and inline.id == "西安_碑林区"
+    # a batch's lighter report defaults apply to both forms
+    assert from_file.report_formats == inline.report_formats == ("html", "xlsx")
+    bad = '[[city]]\nfile = "xian/city.toml"\nnetwork = "data/roads.gpkg"\n'
+    with pytest.raises(InputError) as exc:
+        load_batch_config(_write(folder, bad))
+    assert "cannot be set beside file" in _messages(exc)["city[1].network"]

@@ -73,6 +73,7 @@ from lifecircle.project.spec import (
     LayerSpec,
     SpecReader,
     check_rulebook,
+    default_city_id,
     suggest,
 )
 
@@ -175,7 +176,7 @@ def _file_city(reader: SpecReader, where: str, raw: Mapping[str, Any], i: int) -
     doc, text = read_toml(path, "city file", "check the TOML syntax near the position given")
     doc = {**_BATCH_DEFAULTS, **doc, **{k: v for k, v in raw.items() if k != "file"}}
     sub = SpecReader(path, text)
-    spec = sub.city("", doc, i)
+    spec = sub.city("", doc, i, default_id=default_city_id(path))
     if spec is not None:
         check_rulebook(sub, spec, "rulebook")
     for p in sub.found.items:  # report the city file's problems under this entry

@@ -934,6 +934,13 @@ class SpecReader:
         return HouseholdPolicy(**out)
 
 
+def default_city_id(path: Path) -> str | None:
+    """A city file's default id: its folder's name (``…/xian/city.toml``), or the file's."""
+    if path.suffix != ".toml":
+        return None
+    return _slug(path.parent.name if path.name == "city.toml" else path.stem) or None
+
+
 def load_city_file(path: str | os.PathLike[str]) -> CitySpec:
     """Read and validate a city file (``city.toml``), or the ``city.toml`` in a folder.
 
@@ -986,10 +993,7 @@ def spec_from_mapping(
     """Validate a city given as a mapping (a parsed city file), paths relative to ``path``."""
     path = Path(path)
     reader = SpecReader(path, text)
-    default_id = None
-    if path.suffix == ".toml":  # a city file: its folder's name, or the file's
-        default_id = _slug(path.parent.name if path.name == "city.toml" else path.stem) or None
-    spec = reader.city("", doc, default_id=default_id)
+    spec = reader.city("", doc, default_id=default_city_id(path))
     if spec is not None:
         check_rulebook(reader, spec, "rulebook")
     reader.raise_if_any()
