@@ -504,3 +504,51 @@ def test_districts_on_the_sample_city(tmp_path: Path) -> None:
     assert any(f.name == "report.html" for f in files)
     html = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert "分区统计" in html and "西区" in html
+
+
+def test_several_outlet_sources_are_merged_by_priority(tmp_path: Path) -> None:
+    from lifecircle.ingest import read_outlets
+    from lifecircle.project import read_inputs
+
+    osm = read_outlets(PBF)
+    named = osm.loc[osm["name"].notna() & (osm["category"] == "pharmacy")].iloc[0]
+    census = pd.DataFrame(
+        {
+            "id": ["c1", "c2"],
+            "name": [
+                f"{named['name']}（总店）",
+                "社区药房",
+            ],  # the same pharmacy 11 m away; a new one
+            "category": ["药店", "药店"],
+            "lon": [named.geometry.x + 0.0002, named.geometry.x + 0.01],
+            "lat": [named.geometry.y, named.geometry.y],
+            "brand": ["普查品牌", None],
+        }
+    )
+    census.to_csv(tmp_path / "census.csv", index=False)
+    city = _city_file(tmp_path / "c")
+    text = city.read_text("utf-8").replace(
+        f'outlets = "{PBF}"\n',
+        "",
+    )
+    text += (
+        f'[[outlets]]\nlabel = "osm"\npath = "{PBF}"\n'
+        f'[[outlets]]\nlabel = "census"\npath = "{(tmp_path / "census.csv").as_posix()}"\n'
+    )
+    city.write_text(text, "utf-8")
+    spec = load_city_file(city)
+    assert [s.label for s in spec.outlet_sources] == ["osm", "census"]
+    inputs = read_inputs(spec)
+    merges = inputs.duplicates
+    hit = merges.loc[merges["merged_id"] == "census:c1"]
+    assert hit[["kept_id", "kept_source", "merged_source"]].values.tolist() == [
+        [f"osm:{named['outlet_id']}", "osm", "census"]
+    ]
+    ids = set(inputs.outlets["outlet_id"])
+    assert "census:c2" in ids and "census:c1" not in ids
+    kept = inputs.outlets.set_index("outlet_id").loc[f"osm:{named['outlet_id']}"]
+    assert kept["source_label"] == "osm"  # the higher-priority source's fields win
+    assert inputs.counts["outlets_read"] == len(osm) + 2
+    audit = audit_city(inputs)
+    row = _rows(audit, "duplicates").loc[("outlets", "")]
+    assert row["value"] >= 1 and row["status"] == "warn"

@@ -16,9 +16,7 @@ import logging
 import math
 import os
 import traceback
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +26,7 @@ from lifecircle.batch._measure import StepStats, measure
 from lifecircle.batch.config import CityConfig
 from lifecircle.batch.tiles import TileAccess, TileInput, merge_tile_access, run_tile, split_inputs
 from lifecircle.errors import InputError, LifecircleError
-from lifecircle.project.inputs import access_parameters, load_city_rulebook
+from lifecircle.project.inputs import access_parameters, load_city_rulebook, recording_warnings
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -138,18 +136,9 @@ def _stage(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return wrap
 
 
-@contextmanager
-def _recording_warnings(into: list[str]) -> Iterator[None]:
+def _recording_warnings(into: list[str]) -> Any:
     """Collect warnings as text (for the run log) instead of letting filters act on them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for w in caught:
-                text = f"{w.category.__name__}: {w.message}"
-                if text not in into:
-                    into.append(text)
+    return recording_warnings(into, reemit=False)
 
 
 def _sha256(path: Path) -> str:

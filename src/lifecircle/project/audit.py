@@ -104,7 +104,8 @@ class Audit:
         Residence × 业态 whose data failed (``category = "*"``: every 业态), with the reason:
         ``residence_id, category, reason, reason_en``.
     duplicates
-        The outlets merged as duplicates: ``kept_id, merged_id, name, distance_m``.
+        The outlets merged as duplicates: ``kept_id, merged_id, name, distance_m, kept_source,
+        merged_source``.
     """
 
     table: pd.DataFrame
@@ -139,7 +140,9 @@ def merge_duplicate_outlets(
     """Merge outlets with the same normalised name within ``distance_m`` (into the first).
 
     Rule: among outlets sharing a normalised name, an outlet within ``distance_m`` of an earlier
-    one (file order) is merged into it — dropped, and listed.  Unnamed outlets are never merged.
+    one (file order; with several sources, the sources in priority order, so the higher-priority
+    source's fields win) is merged into it — dropped, and listed.  Unnamed outlets are never
+    merged.
 
     Returns
     -------
@@ -150,7 +153,7 @@ def merge_duplicate_outlets(
     """
     from scipy.spatial import cKDTree
 
-    columns = ["kept_id", "merged_id", "name", "distance_m"]
+    columns = ["kept_id", "merged_id", "name", "distance_m", "kept_source", "merged_source"]
     if len(outlets) < 2 or "name" not in outlets.columns:
         return outlets, pd.DataFrame(columns=columns)
     metric = outlets.estimate_utm_crs()
@@ -182,12 +185,19 @@ def merge_duplicate_outlets(
     merged = np.flatnonzero(root != np.arange(len(root)))
     ids = outlets["outlet_id"].astype(str).to_numpy()
     dist = np.hypot(*(xy[merged] - xy[root[merged]]).T)
+    source = (
+        outlets["source_label"].astype(str).to_numpy()
+        if "source_label" in outlets.columns
+        else np.full(len(outlets), "", dtype=object)
+    )
     merges = pd.DataFrame(
         {
             "kept_id": ids[root[merged]],
             "merged_id": ids[merged],
             "name": outlets["name"].to_numpy()[merged],
             "distance_m": np.round(dist, 1),
+            "kept_source": source[root[merged]],
+            "merged_source": source[merged],
         }
     )
     keep = np.ones(len(outlets), dtype=bool)

@@ -396,8 +396,9 @@ class CityInputs:
 
 
 @contextmanager
-def recording_warnings(into: list[str]) -> Iterator[None]:
-    """Collect warnings as text (for logs and run records), and let them go on to the caller."""
+def recording_warnings(into: list[str], *, reemit: bool = True) -> Iterator[None]:
+    """Collect warnings as text (for logs and run records); with ``reemit`` they then go on to
+    the caller's filters too, else they stop here (a batch worker records them only)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -407,7 +408,7 @@ def recording_warnings(into: list[str]) -> Iterator[None]:
                 text = f"{w.category.__name__}: {w.message}"
                 if text not in into:
                     into.append(text)
-    for w in caught:
+    for w in caught if reemit else ():
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
@@ -456,7 +457,7 @@ def read_inputs(spec: CitySpec, *, progress: bool = False) -> CityInputs:
         From the readers: every problem of a layer, with file, row, field and fix; a study area
         that holds no outlet or no residence.
     """
-    from lifecircle.ingest import read_network, read_outlets, read_residences
+    from lifecircle.ingest import read_network, read_residences
     from lifecircle.taxonomy import load_catalogue
 
     caught: list[str] = []
@@ -480,9 +481,7 @@ def read_inputs(spec: CitySpec, *, progress: bool = False) -> CityInputs:
         timings["network"] = time.perf_counter() - t0
         t = time.perf_counter()
         on_outside = {} if boundary is None else {"on_outside": "drop"}
-        outlets = read_outlets(
-            spec.outlets.path, network=net, **{**on_outside, **dict(spec.outlets.options)}
-        )
+        outlets = _read_outlet_sources(spec, net, on_outside)
         residences = read_residences(
             spec.residences.path, network=net, **{**on_outside, **dict(spec.residences.options)}
         )
@@ -577,7 +576,9 @@ def inputs_from_frames(
     kwargs = access_parameters(
         catalogue, load_city_rulebook(spec, catalogue), spec.walk_speed, spec.bands
     )
-    duplicates = pd.DataFrame(columns=["kept_id", "merged_id", "name", "distance_m"])
+    duplicates = pd.DataFrame(
+        columns=["kept_id", "merged_id", "name", "distance_m", "kept_source", "merged_source"]
+    )
     residences, figures = apply_household_policy(residences, spec.households)
     counts = {
         "outlets_read": len(outlets),
@@ -588,6 +589,36 @@ def inputs_from_frames(
     return CityInputs(
         spec, network, outlets, residences, None, None, {}, figures, counts, kwargs, duplicates
     )
+
+
+def _read_outlet_sources(
+    spec: CitySpec, network: WalkNetwork, on_outside: dict[str, str]
+) -> gpd.GeoDataFrame:
+    """The city's outlets: one layer, or every source in priority order with ``source_label``
+    and ids prefixed by the label (``amap:B0FFG…``) so that they stay unique."""
+    import geopandas as gpd
+
+    from lifecircle.ingest import read_outlets
+
+    sources = spec.outlet_sources or (spec.outlets,)
+    frames = []
+    for layer in sources:
+        frame = read_outlets(layer.path, network=network, **{**on_outside, **dict(layer.options)})
+        if len(sources) > 1:
+            frame = frame.assign(
+                outlet_id=str(layer.label) + ":" + frame["outlet_id"].astype(str),
+                source_label=str(layer.label),
+            )
+        frames.append(frame)
+    if len(frames) == 1:
+        return frames[0]
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+    out.attrs.update(frames[0].attrs)
+    out.attrs["dropped_outside_ids"] = [
+        i for f in frames for i in f.attrs.get("dropped_outside_ids", [])
+    ]
+    out.attrs["sources"] = {str(s.label): len(f) for s, f in zip(sources, frames, strict=True)}
+    return out
 
 
 def _keep(frame: gpd.GeoDataFrame, mask: np.ndarray) -> gpd.GeoDataFrame:

@@ -33,6 +33,11 @@ The schema (paths are relative to the folder of the file)::
     [outlets]                           # options: crs, lon, lat, id_column, name, encoding,
     path = "poi.csv"                    # source, where, layer, max_outside_m, drop_missing,
     crs = "bd09"                        # drop_outside, accept_offset, date (for the audit)
+    # several outlet sources (OSM + Amap + the bureau's census), highest priority first: the same
+    # normalised name within audit.duplicate_m (50 m) is one outlet, the earlier source's wins
+    # [[outlets]]
+    # label = "census"
+    # path = "census.xlsx"
     [residences]                        # as outlets (no source) plus households, population,
     path = "xiaoqu.csv"                 # kind, household_size, m2_per_household
     [entrances]                         # optional 小区出入口: path, crs, lon, lat, residence_id,
@@ -207,7 +212,7 @@ _POINT_OPTIONS: dict[str, _Check] = {
     "accept_offset": _is_bool,
     "date": _is_date,
 }
-_OUTLET_OPTIONS: dict[str, _Check] = {**_POINT_OPTIONS, "source": _is_str}
+_OUTLET_OPTIONS: dict[str, _Check] = {**_POINT_OPTIONS, "source": _is_str, "label": _is_str}
 _RESIDENCE_OPTIONS: dict[str, _Check] = {
     **_POINT_OPTIONS,
     "households": _is_str,
@@ -305,11 +310,14 @@ class LayerSpec:
         (``drop_missing``/``drop_outside`` already turned into ``on_missing``/``on_outside``).
     date
         When the layer was collected (ISO date text), for the audit's ``vintage`` check.
+    label
+        Name of an outlet source when a city lists several (``[[outlets]] label = "amap"``).
     """
 
     path: Path
     options: Mapping[str, Any] = field(default_factory=dict)
     date: str | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -393,7 +401,11 @@ class CitySpec:
     name, id, group, attribution
         Display name, output folder / web key, roll-up group, data attribution.
     network, outlets, residences, entrances
-        The input layers (entrances optional).
+        The input layers (entrances optional); ``outlets`` is the first outlet source.
+    outlet_sources
+        Every outlet source when the city lists several (``[[outlets]]``, highest priority
+        first): read, then merged — the same normalised name within ``audit.duplicate_m`` is
+        one outlet, and the higher-priority source's fields win; empty with one source.
     source
         The city file, when the spec came from one.
     out
@@ -425,6 +437,7 @@ class CitySpec:
     source: Path | None = None
     out: Path | None = None
     entrances: LayerSpec | None = None
+    outlet_sources: tuple[LayerSpec, ...] = ()
     boundary: AreaSpec | None = None
     districts: tuple[AreaSpec, ...] = ()
     circles: AreaSpec | None = None
@@ -455,6 +468,7 @@ class CitySpec:
     def input_files(self) -> list[Path]:
         """Every input file of the city (hashed for manifests and caches), sidecars included."""
         files = [self.network.path, self.outlets.path, self.residences.path]
+        files += [s.path for s in self.outlet_sources]
         if self.entrances is not None:
             files.append(self.entrances.path)
         for area in (self.boundary, self.circles, *self.districts):
@@ -480,9 +494,9 @@ class CitySpec:
 
         def plain(value: Any) -> Any:
             if isinstance(value, LayerSpec):
-                date = {"date": value.date} if value.date else {}
+                extra = {k: v for k, v in (("date", value.date), ("label", value.label)) if v}
                 return {"path": str(value.path), **{k: plain(v) for k, v in value.options.items()},
-                        **date}  # fmt: skip
+                        **extra}  # fmt: skip
             if isinstance(value, AreaSpec | HouseholdPolicy | AuditSettings):
                 return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
             if isinstance(value, Path):
@@ -619,10 +633,11 @@ class SpecReader:
         if path is None:
             return None
         date = table.pop("date", None)
+        label = table.pop("label", None)
         for flag, key in (("drop_missing", "on_missing"), ("drop_outside", "on_outside")):
             if flag in table:
                 table[key] = "drop" if table.pop(flag) else "error"
-        return LayerSpec(path, table, None if date is None else str(date))
+        return LayerSpec(path, table, None if date is None else str(date), label)
 
     def area(
         self, where: str, value: Any, allowed: Mapping[str, _Check], *, level: bool = False
@@ -729,6 +744,11 @@ class SpecReader:
                         "options)",
                     )
                 continue
+            if kind == "outlets" and isinstance(raw[kind], list):
+                sources = self._outlet_sources(prefix, raw[kind])
+                if sources:
+                    kw["outlets"], kw["outlet_sources"] = sources[0], sources
+                continue
             layer = self.layer(f"{prefix}{kind}", kind, raw[kind])
             if layer is not None:
                 kw[kind] = layer
@@ -755,6 +775,25 @@ class SpecReader:
             return None
         kw["source"] = self.path if self.what == _WHAT else None
         return CitySpec(**{k: v for k, v in kw.items() if v is not None or k == "source"})
+
+    def _outlet_sources(self, prefix: str, value: list[Any]) -> tuple[LayerSpec, ...]:
+        """``[[outlets]]``: several sources, highest priority first, each with a label."""
+        sources: list[LayerSpec] = []
+        for i, item in enumerate(value, start=1):
+            layer = self.layer(f"{prefix}outlets[{i}]", "outlets", item)
+            if layer is None:
+                continue
+            label = layer.label or (layer.path.stem if layer.path else f"source{i}")
+            if any(s.label == label for s in sources):
+                self.add(
+                    f"{prefix}outlets[{i}].label",
+                    f"two outlet sources are labelled {label!r}",
+                    'give each [[outlets]] its own label = "…"',
+                )
+            sources.append(replace(layer, label=label))
+        if len(sources) < len(value):
+            return ()
+        return tuple(sources)
 
     def _districts(self, prefix: str, value: Any) -> tuple[AreaSpec, ...]:
         if isinstance(value, Mapping):
