@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,7 @@ def assess_city(
     circle_minutes: float = 15.0,
     progress: bool = False,
     access: AccessResult | None = None,
+    chains: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """Assess every life circle of a city.
 
@@ -123,6 +124,11 @@ def assess_city(
         must cover the bands the catalogue and rulebook use, at the same walking speed.
     progress
         Show progress bars.
+    chains
+        The city's chain settings (``[assessment.chains]`` of a city file): ``brands`` (the
+        city's own chains, added to the shipped national list), ``min_outlets`` (repeated-name
+        proxy, default 3, 0 = off), ``not_chains``, ``file`` — see
+        :func:`lifecircle.assess.chains.chain_settings`.
 
     Returns
     -------
@@ -258,6 +264,7 @@ def assess_city(
         circles=circle_frame,
         satisfaction=satisfaction,
         district_column="district" if has_district else None,
+        chain_brands=chains,
     )
     lap("kpis", t)
 
