@@ -238,8 +238,13 @@ def assess_city(
         evaluation = evaluation_mod.evaluation_scores(scores, sheet, circles=circle_ids)
     t = lap("survey_evaluation", t)
 
+    from lifecircle.assess.attributes import attribute_access
+
+    graded_access = attribute_access(
+        access.table, network, outlets, residences, book, walk_speed=walk_speed, bands_min=bands
+    )
     grades, evidence = grade_circles(
-        access.table,
+        graded_access,
         res_out,
         book,
         cat,
