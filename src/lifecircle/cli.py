@@ -445,7 +445,8 @@ def _write_assessment(assessment: Any, out: Path) -> list[Path]:
         "kpis.csv": assessment.kpis,
         "blind_spots.csv": assessment.blind_spots,
         "satisfaction.csv": assessment.satisfaction,
-        "evaluation.csv": assessment.evaluation,
+        "evaluation.csv": assessment.service_evaluation,
+        "evaluation_scores.csv": assessment.service_scores,
     }
     for name, frame in tables.items():
         if frame is not None:
@@ -502,6 +503,8 @@ def assess(out_dir: str, with_report: bool, lang: str, with_projects: bool, **kw
       OUT/evidence.csv     生活圈 × 业态 的"有没有"表 / the circle × 业态 evidence table
       OUT/kpis.csv         城市指标及目标 / city KPIs against targets
       OUT/blind_spots.csv  各业态盲区小区 / residences lacking a 业态 within its band
+      OUT/evaluation.csv   服务"好不好" 生活圈 × 指标（数据自动/评价打分/缺失）/ per circle × indicator
+      OUT/evaluation_scores.csv  各生活圈得分及缺失指标 / score per circle, missing items listed
       OUT/circles.geojson, OUT/circle_mapping.csv  生活圈及可编辑的对应表 / circles, editable mapping
       (--report) OUT/report.html, report.pdf, report.xlsx, OUT/circles/*.html|.pdf
       (--report) OUT/projects.csv, project_sites.csv, city_plan.csv  1+N 项目清单 / project list

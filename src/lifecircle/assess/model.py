@@ -78,6 +78,14 @@ class Assessment:
     snapshot
         Data snapshot for the reports: input file hashes, rulebook and catalogue versions,
         software version, date, parameters.
+    service_evaluation
+        服务"好不好" per circle × indicator (``evaluation.csv``): ``circle_id, indicator,
+        name_zh, name_en, value, points, max_points, source`` (``auto`` from the data, ``score``
+        from evaluators, ``missing``), ``note`` — see :mod:`lifecircle.assess.auto_evaluation`.
+    service_scores
+        Per circle: ``circle_id, score`` (100 × points / weight answered), ``coverage``, the
+        points of every indicator, ``n_auto, n_scored, missing`` (ids).  Grades use
+        ``evaluation`` (evaluators' scores) only.
     """
 
     city: str
@@ -93,3 +101,5 @@ class Assessment:
     satisfaction: pd.DataFrame | None = None
     evaluation: pd.DataFrame | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    service_evaluation: pd.DataFrame | None = None
+    service_scores: pd.DataFrame | None = None

@@ -224,6 +224,7 @@ def assess_city(
         answers = survey_mod.read_responses(responses, definition, known_circles=circle_ids)
         satisfaction = survey_mod.satisfaction_by_circle(answers, definition, circles=circle_ids)
     evaluation = None
+    scores = None
     if evaluator_scores is not None:
         from lifecircle.assess import evaluation as evaluation_mod
 
@@ -271,7 +272,11 @@ def assess_city(
         district_column="district" if has_district else None,
         chain_brands=chains,
     )
-    lap("kpis", t)
+    t = lap("kpis", t)
+    service_long, service_wide = _service_evaluation(
+        indicator_sheet, scores, grades, evidence, kpis, graded_access, res_out, cat, book
+    )
+    lap("service_evaluation", t)
 
     counts = grades["grade"].value_counts()
     snapshot: dict[str, Any] = {
@@ -330,4 +335,41 @@ def assess_city(
         satisfaction=satisfaction,
         evaluation=evaluation,
         snapshot=snapshot,
+        service_evaluation=service_long,
+        service_scores=service_wide,
     )
+
+
+def _service_evaluation(
+    indicator_sheet: Any,
+    scores: pd.DataFrame | None,
+    grades: pd.DataFrame,
+    evidence: pd.DataFrame,
+    kpis: pd.DataFrame,
+    graded_access: Any,
+    residences: pd.DataFrame,
+    catalogue: Catalogue,
+    book: Rulebook,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """服务"好不好" per circle × indicator from the data (auto) and evaluators (score)."""
+    from lifecircle.assess.auto_evaluation import auto_values, evaluation_table
+    from lifecircle.assess.evaluation import IndicatorSheet, load_indicator_sheet
+
+    sheet = (
+        indicator_sheet
+        if isinstance(indicator_sheet, IndicatorSheet)
+        else load_indicator_sheet(indicator_sheet)
+    )
+    chain = kpis.loc[(kpis["scope"] == "city") & (kpis["kpi"] == "chain_share"), "value"]
+    table = getattr(graded_access, "table", graded_access)
+    access = table.to_pandas() if hasattr(table, "to_pandas") else table
+    auto = auto_values(
+        grades=grades,
+        evidence=evidence,
+        catalogue=catalogue,
+        rulebook=book,
+        access=access,
+        residences=residences,
+        chain_share=float(chain.to_numpy(dtype=float)[0]) if len(chain) else None,
+    )
+    return evaluation_table(sheet, auto=auto, scores=scores, circles=grades["circle_id"])

@@ -388,8 +388,9 @@ def _write_frame_csv(frame: Any, path: Path) -> None:
 def write_city_outputs(assessment: Assessment, city_dir: str | os.PathLike[str]) -> list[str]:
     """Write a city's tables; returns the paths written, relative to ``city_dir``.
 
-    ``grades.csv, evidence.csv, kpis.csv, blind_spots.csv`` (and ``satisfaction.csv``,
-    ``evaluation.csv`` when there are surveys or scores), ``circles.geojson``,
+    ``grades.csv, evidence.csv, kpis.csv, blind_spots.csv``, ``evaluation.csv`` (服务"好不好"
+    per circle × indicator, auto/score/missing) and ``evaluation_scores.csv`` (per circle),
+    ``satisfaction.csv`` when there are surveys, ``circles.geojson``,
     ``circle_mapping.csv``, ``access.parquet`` (the long residence × 业态 table),
     ``residences.parquet`` (GeoParquet, with each residence's circle and snapping) and
     ``snapshot.json`` (what the results were computed from).
@@ -405,7 +406,8 @@ def write_city_outputs(assessment: Assessment, city_dir: str | os.PathLike[str])
         "kpis.csv": assessment.kpis,
         "blind_spots.csv": assessment.blind_spots,
         "satisfaction.csv": assessment.satisfaction,
-        "evaluation.csv": assessment.evaluation,
+        "evaluation.csv": assessment.service_evaluation,
+        "evaluation_scores.csv": assessment.service_scores,
     }
     for name, frame in tables.items():
         if frame is not None:
