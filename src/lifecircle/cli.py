@@ -461,6 +461,14 @@ def _write_assessment(assessment: Any, out: Path) -> list[Path]:
 
 
 def _projects_option(f: Any) -> Any:
+    f = click.option(
+        "--needs",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="居民需求清单 CSV/Excel（circle_id, category[, count]），同一优先级内提高该项目排序 / "
+        "residents' needs (circle_id, category[, count]): raise that project within its "
+        "priority tier (问需于民).",
+    )(f)
     return click.option(
         "--projects/--no-projects",
         "with_projects",
@@ -514,38 +522,43 @@ def assess(out_dir: str, with_report: bool, lang: str, with_projects: bool, **kw
     assessment = _run_assessment(kw)
     files = _write_assessment(assessment, out)
     if with_report:
-        files += _write_reports(assessment, out, lang, with_projects)
+        files += _write_reports(assessment, out, lang, with_projects, kw.get("needs"))
     _print_grades(assessment)
     click.echo(f"结果 Results in {out.resolve()}:")
     for f in files:
         click.echo(f"  {f}")
 
 
-def _write_reports(assessment: Any, out: Path, lang: str, with_projects: bool = True) -> list[Path]:
+def _write_reports(
+    assessment: Any, out: Path, lang: str, with_projects: bool = True, needs: str | None = None
+) -> list[Path]:
     from lifecircle.report import write_reports
 
     files: list[Path] = []
     projects = None
     if with_projects:
-        projects = _project_plan(assessment)
+        projects = _project_plan(assessment, needs)
         files += projects.write(out)
     written = write_reports(assessment, out, lang=lang, projects=projects)
     return files + [Path(p) for p in written.values()]
 
 
-def _project_plan(assessment: Any) -> Any:
+def _project_plan(assessment: Any, needs: str | None = None) -> Any:
     """The 1+N project list at the assessment's coverage target, on generated candidates."""
     from lifecircle.plan.projects import project_list
 
     t0 = time.perf_counter()
     params = (assessment.snapshot or {}).get("parameters", {})
-    plan = project_list(assessment, target_share=params.get("coverage_share"))
+    plan = project_list(assessment, target_share=params.get("coverage_share"), needs=needs)
     log.info("project list in %.1f s", time.perf_counter() - t0)
     p = plan.projects
     click.echo(
         f"项目清单 Project list: {len(p)} projects in {p['circle_id'].nunique()} circles, "
         f"{plan.sites['site_id'].nunique()} sites proposed"
     )
+    if plan.unchecked:
+        click.echo("未能核实（POI数据不含且未提供数据）Not checked (not in POI data, no city data): "
+                   + ", ".join(plan.unchecked))  # fmt: skip
     return plan
 
 
@@ -569,7 +582,7 @@ def report(out_dir: str, lang: str, with_projects: bool, **kw: Any) -> None:
     out = Path(out_dir)
     assessment = _run_assessment(kw)
     files = _write_assessment(assessment, out) + _write_reports(
-        assessment, out, lang, with_projects
+        assessment, out, lang, with_projects, kw.get("needs")
     )
     _print_grades(assessment)
     click.echo(f"报告 Reports in {out.resolve()}:")
@@ -820,7 +833,13 @@ def batch(
 @_projects_option
 @click.option("--port", default=8000, show_default=True, type=int, help="网页端口 / web port.")
 def run(
-    out_dir: str, walk_speed: str, lang: str, with_serve: bool, with_projects: bool, port: int
+    out_dir: str,
+    walk_speed: str,
+    lang: str,
+    with_serve: bool,
+    with_projects: bool,
+    port: int,
+    needs: str | None = None,
 ) -> None:
     """在内置示例城市（赫尔辛基 OSM）上运行完整流程 / Run the whole job on the bundled sample city.
 
@@ -867,7 +886,7 @@ def run(
         click.echo(f"  {row['category_zh']:<12} {row['category']:<24} {row['share_15min']:6.1%}")
     _print_grades(assessment)
     click.echo("报告 Writing reports (HTML, PDF, Excel) …")
-    files += _write_reports(assessment, out, lang, with_projects)
+    files += _write_reports(assessment, out, lang, with_projects, needs)
     click.echo(f"\n完成 Done in {time.perf_counter() - t0:.1f} s. 结果 Results in {out.resolve()}:")
     for f in files[:12]:
         click.echo(f"  {f}")
