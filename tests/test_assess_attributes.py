@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 
 from lifecircle.assess import assess_city, load_rulebook
 from lifecircle.assess.attributes import (
@@ -19,7 +17,7 @@ from lifecircle.assess.attributes import (
     parse_hours,
 )
 from lifecircle.errors import InputError
-from lifecircle.testing import network_from_polylines
+from lifecircle.testing import street_town
 
 
 @pytest.mark.parametrize(
@@ -89,28 +87,22 @@ def test_unknown_attribute_is_an_input_error(tmp_path: Path) -> None:
 
 def _city(snack: dict[str, Any]) -> Any:
     """Two 小区 on a street with every core 业态 near, the breakfast one given by ``snack``."""
-    net = network_from_polylines([[(0, 0), (2000, 0)]])
-
-    def at(x: float) -> shapely.Point:
-        return shapely.Point(500_000 + x, 3_790_000)
-
-    homes = gpd.GeoDataFrame(
-        {"residence_id": ["a", "b"], "households": [300, 500]},
-        geometry=[at(100), at(600)],
-        crs=net.crs,
-    )
     core = ["convenience_store", "wet_market", "repair", "pharmacy", "post_express"]
-    shops = gpd.GeoDataFrame(
+    outlets = [
+        {"outlet_id": f"s{i}", "name": c, "category": c, "x": 350 + 10 * i}
+        for i, c in enumerate(core)
+    ]
+    outlets.append(
         {
-            "outlet_id": [f"s{i}" for i in range(len(core))] + ["snack"],
-            "name": [*core, snack["name"]],
-            "category": [*core, "fast_food"],
-            "opening_hours": [None] * len(core) + [snack.get("opening_hours")],
-            "services": [None] * len(core) + [snack.get("services")],
-        },
-        geometry=[at(350 + 10 * i) for i in range(len(core) + 1)],
-        crs=net.crs,
+            "outlet_id": "snack",
+            "name": snack["name"],
+            "category": "fast_food",
+            "opening_hours": snack.get("opening_hours"),
+            "services": snack.get("services"),
+            "x": 350 + 10 * len(core),
+        }
     )
+    net, homes, shops = street_town(outlets)
     return assess_city(net, shops, homes, city="示例", rulebook={"min_basic": 0})
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from lifecircle.assess import assess_city, load_rulebook
 from lifecircle.assess.auto_evaluation import AUTO_MEASURES, auto_values, evaluation_table
 from lifecircle.assess.evaluation import load_indicator_sheet, read_evaluator_scores
 from lifecircle.taxonomy import load_catalogue
-from lifecircle.testing import network_from_polylines
+from lifecircle.testing import street_town
 
 CAT = load_catalogue()
 BOOK = load_rulebook(catalogue=CAT)
@@ -146,20 +144,11 @@ def test_evaluator_scores_fill_the_rest_auto_wins() -> None:
 
 
 def test_assess_city_scores_every_circle_without_evaluators() -> None:
-    net = network_from_polylines([[(0, 0), (2000, 0)]])
-
-    def at(x: float) -> shapely.Point:
-        return shapely.Point(500_000 + x, 3_790_000)
-
-    homes = gpd.GeoDataFrame(
-        {"residence_id": ["a", "b"], "households": [300, 500]},
-        geometry=[at(100), at(600)],
-        crs=net.crs,
-    )
-    shops = gpd.GeoDataFrame(
-        {"outlet_id": ["s1", "s2"], "category": ["convenience_store", "breakfast"]},
-        geometry=[at(350), at(400)],
-        crs=net.crs,
+    net, homes, shops = street_town(
+        [
+            {"outlet_id": "s1", "category": "convenience_store", "x": 350},
+            {"outlet_id": "s2", "category": "breakfast", "x": 400},
+        ]
     )
     result = assess_city(net, shops, homes, city="示例")
     assert result.evaluation is None  # grades use evaluators' scores only

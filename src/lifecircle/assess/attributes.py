@@ -289,24 +289,12 @@ def attribute_rows(
     return more.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas()
 
 
-def attribute_access(
-    access_table: Any,
-    network: Any,
-    outlets: pd.DataFrame,
-    residences: pd.DataFrame,
-    rulebook: Rulebook,
-    *,
-    walk_speed: float | str,
-    bands_min: Sequence[float],
-) -> Any:
+def attribute_access(access_table: Any, rows: pd.DataFrame | None) -> Any:
     """The access table with the rows of :func:`attribute_rows` added (for grading).
 
-    Without attribute codes the table is returned as is; the access result of the assessment
+    Without attribute rows the table is returned as is; the access result of the assessment
     keeps catalogue 业态 only.
     """
-    rows = attribute_rows(
-        network, outlets, residences, rulebook, walk_speed=walk_speed, bands_min=bands_min
-    )
     if rows is None:
         return access_table
     table = getattr(access_table, "table", access_table)

@@ -343,15 +343,23 @@ def proxy_settings(raw: object, problems: Problems) -> tuple[int, tuple[str, ...
             fix="write min_outlets = 3",
         )
         n = DEFAULT_MIN_OUTLETS
-    generic = raw.get("not_chains", [])
-    if not isinstance(generic, list) or not all(isinstance(v, str) for v in generic):
+    generic = _texts(raw, "not_chains", "proxy", "大众理发", problems)
+    return int(n), generic
+
+
+def _texts(
+    raw: Mapping[str, Any], key: str, where: str, example: str, problems: Problems
+) -> tuple[str, ...]:
+    """A list of texts of a settings table (empty, with a problem recorded, when it is not)."""
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.add(
-            f"not_chains must be a list of texts, got {generic!r}",
-            field="proxy.not_chains",
-            fix='write not_chains = ["大众理发"]',
+            f"{key} must be a list of texts, got {value!r}",
+            field=f"{where}.{key}",
+            fix=f'write {key} = ["{example}"]',
         )
-        generic = []
-    return int(n), tuple(v.strip() for v in generic if v.strip())
+        return ()
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def chain_settings(settings: Any) -> ChainBrands:
@@ -395,14 +403,7 @@ def chain_settings(settings: Any) -> ChainBrands:
             field=f"chains.{key}",
             fix="use file, brands, min_outlets, not_chains",
         )
-    city = settings.get("brands", [])
-    if not isinstance(city, list) or not all(isinstance(v, str) for v in city):
-        problems.add(
-            f"brands must be a list of texts, got {city!r}",
-            field="chains.brands",
-            fix='write brands = ["怡康医药"]',
-        )
-        city = []
+    city = _texts(settings, "brands", "chains", "怡康医药", problems)
     min_outlets, not_chains = proxy_settings(
         {k: v for k, v in settings.items() if k in ("min_outlets", "not_chains")}, problems
     )

@@ -239,10 +239,11 @@ def assess_city(
         evaluation = evaluation_mod.evaluation_scores(scores, sheet, circles=circle_ids)
     t = lap("survey_evaluation", t)
 
-    from lifecircle.assess.attributes import attribute_access
+    from lifecircle.assess.attributes import attribute_access, attribute_rows
 
     graded_access = attribute_access(
-        access.table, network, outlets, residences, book, walk_speed=walk_speed, bands_min=bands
+        access.table,
+        attribute_rows(network, outlets, residences, book, walk_speed=walk_speed, bands_min=bands),
     )
     grades, evidence = grade_circles(
         graded_access,
