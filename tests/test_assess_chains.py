@@ -210,3 +210,24 @@ def test_xian_chains(xian_dir: dict[str, Path]) -> None:
     post = found.loc[typed & (found["brand"] == "中国邮政"), :]
     assert not outlets.loc[post.index, "name"].str.contains("储蓄银行").any()
     assert "大众理发" not in by_brand.index
+
+
+def test_assessment_outlets_carry_brand_and_method() -> None:
+    from lifecircle.assess import assess_city
+    from lifecircle.testing import street_town
+
+    names = ["泰生医药(西门店)", "泰生医药(北门店)", "泰生医药", "罗森(钟楼店)", "小卖部"]
+    outlets = [
+        {"outlet_id": f"o{i}", "name": n, "category": "pharmacy" if i < 3 else "convenience_store",
+         "x": 300 + 20 * i}
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    net, homes, shops = street_town(outlets)
+    result = assess_city(net, shops, homes, chains={"brands": ["罗森"], "not_chains": []})
+    out = result.outlets.set_index("outlet_id")
+    assert out["chain_method"].tolist() == ["repeated_name"] * 3 + ["city_list", "none"]
+    assert out["brand"].tolist()[:4] == ["泰生医药"] * 3 + ["罗森"]
+    assert out["is_chain"].tolist() == [True] * 4 + [False]
+    kpi = result.kpis.set_index("kpi").loc["chain_share"]
+    assert kpi["value"] == pytest.approx(4 / 5)
+    assert "本市品牌名单" in kpi["kpi_zh"] and "同名网点≥3家" in kpi["kpi_zh"]

@@ -194,7 +194,8 @@ def detect_chains(outlets: pd.DataFrame, brands: ChainBrands | None = None) -> p
     outlets
         Outlets with ``name`` and optionally ``brand`` and ``is_chain`` (as from
         :func:`lifecircle.ingest.read_outlets`).  The proxy counts names over all these rows,
-        so pass the whole city.
+        so pass the whole city.  Rows detected before (with ``chain_method`` and ``is_chain``,
+        as :func:`~lifecircle.assess.assess_city` leaves them) keep their method.
     brands
         Brand list and proxy settings (default :func:`~lifecircle.assess.kpis.load_chain_brands`:
         the shipped national list, the proxy at :data:`DEFAULT_MIN_OUTLETS`).
@@ -235,6 +236,10 @@ def detect_chains(outlets: pd.DataFrame, brands: ChainBrands | None = None) -> p
         decided
     ]
     method[decided] = "given"
+    if "chain_method" in outlets.columns:  # detected before (assess_city): keep how
+        prior = outlets["chain_method"].astype("string")
+        again = (prior.isin(CHAIN_METHODS).fillna(False).to_numpy(dtype=bool)) & own_known
+        method[again] = prior.to_numpy(dtype=object)[again]
     brand[has_brand] = given_brand[has_brand]
     open_ &= ~decided
 

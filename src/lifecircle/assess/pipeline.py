@@ -166,6 +166,7 @@ def assess_city(
 
     cat = _catalogue(catalogue)
     book = _rulebook(rulebook, cat)
+    outlets = _with_chains(outlets, chains)
     bands = sorted({*map(float, DEFAULT_BANDS_MIN), *cat.bands.values(), *book.bands_min()})
     speed = walk_speed_m_per_min(walk_speed)
     t = time.perf_counter()
@@ -339,6 +340,18 @@ def assess_city(
         service_evaluation=service_long,
         service_scores=service_wide,
     )
+
+
+def _with_chains(outlets: gpd.GeoDataFrame, chains: Mapping[str, Any] | None) -> gpd.GeoDataFrame:
+    """Outlets with ``brand``, ``is_chain`` and ``chain_method`` (:func:`detect_chains`)."""
+    from lifecircle.assess.chains import chain_settings, detect_chains
+
+    found = detect_chains(outlets, chain_settings(chains))
+    out = outlets.copy()
+    out["brand"] = found["brand"]
+    out["is_chain"] = pd.array(found["is_chain"].to_numpy(dtype=bool), dtype="boolean")
+    out["chain_method"] = found["chain_method"].astype(object)
+    return out
 
 
 def _service_evaluation(
