@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -145,3 +146,35 @@ def test_snack_shop_with_breakfast_meets_yizao(snack: dict[str, Any], met: bool)
         assert "快餐小吃店（早餐供应）" in missing
     # the evidence table keeps catalogue 业态 only; the access result too
     assert not result.evidence["category"].str.contains("+", regex=False).any()
+
+
+def test_service_kpis_by_hand() -> None:
+    from lifecircle.assess.attributes import service_kpis
+
+    # homes: a (300 households) at 100 m, b (500) at 600 m; 10 min = 700 m at 4.2 km/h
+    outlets = [
+        {"outlet_id": "24h", "name": "罗森", "category": "convenience_store",
+         "opening_hours": "24小时", "x": 1900},  # 1.3 km from b: nobody
+        {"outlet_id": "kd", "name": "小卖部", "category": "convenience_store",
+         "services": "代收代发;打印复印", "x": 1250},  # b only: 500 / 800
+        {"outlet_id": "zc", "name": "老王小吃", "category": "fast_food",
+         "opening_hours": "06:30-13:00", "x": 50},  # both
+    ]  # fmt: skip
+    net, homes, shops = street_town(outlets)
+    result = assess_city(net, shops, homes, city="示例")
+    kpis = service_kpis(result, load_rulebook()).set_index("kpi")["value"]
+    assert kpis["households_within_10min:open_24h"] == 0.0
+    assert kpis["households_within_10min:parcel"] == pytest.approx(500 / 800)
+    assert kpis["households_within_10min:breakfast"] == 1.0
+    # the 24-hour store moved next to the homes
+    outlets[0]["x"] = 400
+    net, homes, shops = street_town(outlets)
+    moved = service_kpis(assess_city(net, shops, homes), load_rulebook()).set_index("kpi")
+    assert moved.loc["households_within_10min:open_24h", "value"] == 1.0
+    assert "24小时营业网点" in moved.loc["households_within_10min:open_24h", "kpi_zh"]
+    # data without hours or services cannot show a 24-hour offer: unknown, not 0
+    bare = [{k: v for k, v in o.items() if k not in ("opening_hours", "services")} for o in outlets]
+    net, homes, shops = street_town(bare)
+    unknown = service_kpis(assess_city(net, shops, homes), load_rulebook()).set_index("kpi")
+    assert np.isnan(unknown.loc["households_within_10min:open_24h", "value"])
+    assert "无法判断" in unknown.loc["households_within_10min:open_24h", "kpi_zh"]

@@ -51,8 +51,24 @@ __all__ = [
     "outlet_attributes",
     "parse_attributes",
     "parse_hours",
+    "service_kpis",
     "split_code",
 ]
+
+#: Offers measured by :func:`service_kpis`: name → alternatives (``业态``, ``业态+attribute`` or
+#: ``*+attribute`` for any 业态).  The breakfast offer is the default rulebook's 一早 group; a
+#: 24-hour offer is a shop, pharmacy or eatery open 24 hours (a bank's 24-hour ATM is not) (P).
+SERVICE_OFFERS: dict[str, tuple[str, ...]] = {
+    "open_24h": (
+        "convenience_store+open_24h",
+        "supermarket+open_24h",
+        "pharmacy+open_24h",
+        "fast_food+open_24h",
+    ),
+    "parcel": ("post_express", "*+parcel_service"),
+    "breakfast": ("breakfast", "fast_food+breakfast", "convenience_store+breakfast_service"),
+}
+_OFFER_ZH = {"open_24h": "24小时营业网点", "parcel": "快递收寄点", "breakfast": "早餐供应"}
 
 #: Separator of a 业态 code and an attribute in a must-have (``fast_food+breakfast``).
 ATTRIBUTE_SEP = "+"
@@ -379,4 +395,123 @@ def parse_attributes(
             source=str(source),
             confidence=str(table.get("confidence", "P")),
         )
+    return out
+
+
+def service_kpis(
+    assessment: Any,
+    rulebook: Rulebook,
+    *,
+    minutes: float = 10.0,
+    offers: Mapping[str, Sequence[str]] = SERVICE_OFFERS,
+) -> pd.DataFrame:
+    """Share of households within ``minutes`` of a 24-hour outlet, a parcel point, a breakfast offer.
+
+    Parameters
+    ----------
+    assessment
+        The assessment (network, outlets with ``opening_hours``/``services``, residences).
+    rulebook
+        Defines the attributes the offers name (``open_24h``, ``parcel_service``, ``breakfast``
+        …; see the default rulebook's ``[attributes]``).
+    minutes
+        Walking time (default 10, 家门口).
+    offers
+        Offer name → alternatives (default :data:`SERVICE_OFFERS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows in the layout of ``kpis.csv`` (``scope = "city"``, ``kpi =
+        households_within_<m>min:<offer>``, unit ``share``, no target); households with unknown
+        counts are left out; without any count, residences are counted.  An offer that no outlet
+        shows while no outlet has opening hours or services is NaN (unknown), with a note.
+    """
+    from lifecircle.access import compute_access
+    from lifecircle.assess.kpis import KPI_COLUMNS
+
+    outlets = assessment.outlets
+    parts = []
+    blind: set[str] = set()  # offers the data cannot show (no hours/services, nothing found)
+    known = np.zeros(len(outlets), dtype=bool)
+    for info in ("opening_hours", "services"):
+        if info in outlets.columns:
+            known |= outlets[info].notna().to_numpy(dtype=bool)
+    for name, alternatives in offers.items():
+        mask = np.zeros(len(outlets), dtype=bool)
+        for alt in alternatives:
+            base, attr = split_code(alt)
+            sel = (
+                np.ones(len(outlets), dtype=bool)
+                if base == "*"
+                else (outlets["category"].astype("string") == base).fillna(False).to_numpy(bool)
+            )
+            if attr is not None:
+                if attr not in rulebook.attributes:
+                    raise KeyError(f"offer {name!r} names unknown attribute {attr!r}")
+                sel &= has_attribute(outlets, rulebook.attributes[attr])
+            mask |= sel
+        if not mask.any() and not known.any():
+            blind.add(name)
+        picked = outlets.loc[mask].copy()
+        picked["outlet_id"] = picked["outlet_id"].astype(str) + "#" + name
+        picked["category"] = f"offer:{name}"
+        picked.attrs = {}
+        parts.append(picked)
+    codes = [f"offer:{n}" for n in offers]
+    res = assessment.residences
+    hh = pd.to_numeric(res.get("households"), errors="coerce") if "households" in res else None
+    rows = []
+    virtual = pd.concat(parts) if parts else outlets.iloc[:0]
+    if len(virtual):
+        params = (assessment.snapshot or {}).get("parameters", {})
+        table = (
+            compute_access(
+                assessment.network,
+                virtual,
+                res,
+                categories=codes,
+                walk_speed=params.get("walk_speed_kmh", 4.2),
+                bands_min=[minutes],
+            )
+            .table.drop_columns(["knn_outlet_ids", "knn_m"])
+            .to_pandas()
+        )
+    else:
+        table = pd.DataFrame(columns=["residence_id", "category", f"n_{minutes:g}min"])
+    col = [c for c in table.columns if c.startswith("n_") and c.endswith("min")]
+    weights = pd.Series(
+        hh.to_numpy(dtype=np.float64) if hh is not None else np.nan,
+        index=res["residence_id"].astype(str),
+    )
+    use_hh = bool(np.isfinite(weights.to_numpy()).any())
+    for name, code in zip(offers, codes, strict=True):
+        sub = table[table["category"] == code]
+        reach = pd.Series(
+            (sub[col[0]].fillna(0).to_numpy() > 0) if col and len(sub) else [],
+            index=sub["residence_id"].astype(str) if len(sub) else pd.Index([]),
+            dtype=bool,
+        )
+        w = weights if use_hh else pd.Series(1.0, index=weights.index)
+        w = w[np.isfinite(w.to_numpy())]
+        covered = reach.reindex(w.index, fill_value=False).to_numpy(dtype=bool)
+        total = float(w.sum())
+        value = float(w.to_numpy()[covered].sum()) / total if total > 0 else np.nan
+        label = f"{minutes:g}分钟内有{_OFFER_ZH.get(name, name)}的户数占比"
+        if name in blind:  # no outlet has hours or services: unknown, not zero
+            value, label = np.nan, label + "（数据无营业时间/服务项目，无法判断）"
+        rows.append(
+            {
+                "scope": "city",
+                "kpi": f"households_within_{minutes:g}min:{name}",
+                "kpi_zh": label,
+                "value": value,
+                "target": np.nan,
+                "unit": "share",
+                "meets": pd.NA,
+                "source": "",
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+    out["meets"] = out["meets"].astype("boolean")
     return out
