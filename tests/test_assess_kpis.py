@@ -387,7 +387,10 @@ def test_brand_matching(name: str, chain: bool) -> None:
 
 
 def test_brand_column_and_extension(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"name": ["A店", "B店"], "brand": ["本地鲜", None]})
+    # a given brand makes a chain outlet (issue 13: an is_chain/brand column when given)
+    given = pd.DataFrame({"name": ["A店", "B店"], "brand": ["本地鲜", None]})
+    assert chain_outlets(given).tolist() == [True, False]
+    frame = pd.DataFrame({"name": ["本地鲜(A店)", "B店"]})
     assert chain_outlets(frame).tolist() == [False, False]
     assert chain_outlets(frame, load_chain_brands(extra=["本地鲜"])).tolist() == [True, False]
     text = tmp_path / "brands.txt"

@@ -36,7 +36,8 @@ def test_default_rulebook_thresholds():
     basic, enhanced, quality = book.grades
     core = (
         ("convenience_store", "supermarket"),
-        ("breakfast",),
+        # 一早: 早餐店、小吃店、便利店+早餐服务 (issue 13, standards.md §14.2)
+        ("breakfast", "fast_food+breakfast", "convenience_store+breakfast_service"),
         ("wet_market", "fresh_grocery"),
         ("repair",),
         ("pharmacy",),
@@ -144,7 +145,7 @@ def load_must(grade: str) -> list[list[str]]:
 def test_chinese_names_resolve_to_codes():
     must = [
         ["便利店", "综合超市"],
-        ["早餐"],
+        ["早餐", "快餐小吃店+breakfast", "便利店+breakfast_service"],
         ["菜市场", "菜店"],
         ["维修点"],
         ["药房"],

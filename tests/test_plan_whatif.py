@@ -14,6 +14,7 @@ import shapely
 from lifecircle.access import compute_access
 from lifecircle.access.incremental import without_edges
 from lifecircle.assess import assess_city, blind_spots, compute_kpis, grade_circles
+from lifecircle.assess.attributes import attribute_access, attribute_rows
 from lifecircle.errors import InputError
 from lifecircle.plan.whatif import Scenario, WhatIf, compare_scenarios, run_scenario
 from lifecircle.taxonomy import load_catalogue
@@ -70,7 +71,13 @@ def full_recomputation(what: WhatIf, network, outlets):
         category_names={c.code: c.name_zh for c in cat.categories},
         bands_min=a.snapshot["parameters"]["bands_min"],
     )  # fmt: skip
-    grades, evidence = grade_circles(acc.table, a.residences, book, cat, circles=a.circles)
+    rows = attribute_rows(  # as assess_city: 一早 alternatives (小吃店 with breakfast …)
+        network, outlets, a.residences, book,
+        walk_speed=a.snapshot["parameters"]["walk_speed_kmh"],
+        bands_min=a.snapshot["parameters"]["bands_min"],
+    )  # fmt: skip
+    graded = attribute_access(acc.table, rows)
+    grades, evidence = grade_circles(graded, a.residences, book, cat, circles=a.circles)
     spots = blind_spots(acc.table, a.residences, cat)
     kpis = compute_kpis(
         access=acc.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas(),

@@ -555,7 +555,9 @@ def test_amap_type_strings() -> None:
         "breakfast",
         UNCLASSIFIED,  # the first type that a rule knows decides
         "pet_service",
-        UNCLASSIFIED,  # a generic food place accepts food keywords only (not 驿站)
+        # Amap's catch-all food place is a restaurant (issue 13: it was left unclassified); it
+        # accepts food keywords only, so 驿站 does not make it a parcel point
+        "specialty_dining",
         "breakfast",
     ]
     assert out.loc[0, "rule"] == "amap_type:医疗保健服务;医药保健销售店;药房"

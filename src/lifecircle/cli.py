@@ -122,6 +122,7 @@ _FLAG_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "responses": (("responses",), "path"),
     "indicators": (("indicators",), "path"),
     "scores": (("scores",), "path"),
+    "needs": (("needs",), "path"),
     "walk_speed": (("walk_speed",), "speed"),
     "city": (("name",), "value"),
     "max_snap": (("max_snap_m",), "value"),
@@ -593,6 +594,14 @@ def _assess_options(f: Any) -> Any:
 
 
 def _projects_option(f: Any) -> Any:
+    f = click.option(
+        "--needs",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="居民需求清单 CSV/Excel（circle_id, category[, count]），同一优先级内提高该项目排序 / "
+        "residents' needs (circle_id, category[, count]): raise that project within its "
+        "priority tier (问需于民).",
+    )(f)
     return click.option(
         "--projects/--no-projects",
         "with_projects",
@@ -636,6 +645,9 @@ def _print_plan(run: Any) -> None:
             f"项目清单 Project list: {len(p)} projects in {p['circle_id'].nunique()} circles, "
             f"{run.plan.sites['site_id'].nunique()} sites proposed"
         )
+        if run.plan.unchecked:
+            click.echo("未能核实（POI 数据不含且未提供数据）Not checked (not in POI data, no city "
+                       "data): " + ", ".join(run.plan.unchecked))  # fmt: skip
 
 
 def _run_and_write(kw: dict[str, Any], out_dir: str | None, **write: Any) -> Any:
@@ -687,6 +699,8 @@ def assess(out_dir: str | None, with_report: bool, with_projects: bool | None, *
       OUT/evidence.csv     生活圈 × 业态 的"有没有"表 / the circle × 业态 evidence table
       OUT/kpis.csv         全市及各片区指标 / city and district KPIs (scope, basis)
       OUT/blind_spots.csv  各业态盲区小区 / residences lacking a 业态 within its band
+      OUT/evaluation.csv   服务"好不好" 生活圈 × 指标（数据自动/评价打分/缺失）/ per circle × indicator
+      OUT/evaluation_scores.csv  各生活圈得分及缺失指标 / score per circle, missing items listed
       OUT/circles.geojson, OUT/circle_mapping.csv  生活圈及可编辑的对应表 / circles, editable mapping
       (--report) OUT/report.html, report.pdf, report.xlsx, OUT/circles/*.html|.pdf
       (--report) OUT/projects.csv, project_sites.csv, city_plan.csv  1+N 项目清单 / project list
@@ -1039,6 +1053,7 @@ def run(
     with_serve: bool,
     with_projects: bool | None,
     port: int,
+    needs: str | None = None,
 ) -> None:
     """运行完整流程：数据体检 → 步行可达性 → 评级 → 报告 → 网页平台 / Run the whole job.
 
@@ -1054,7 +1069,9 @@ def run(
     ctx = click.get_current_context()
     t0 = time.perf_counter()
     if city_file:
-        spec = _city_spec({"city_file": city_file, "walk_speed": walk_speed, "lang": lang})
+        spec = _city_spec(
+            {"city_file": city_file, "walk_speed": walk_speed, "lang": lang, "needs": needs}
+        )
     else:
         from lifecircle.datasets import get_path
 
@@ -1071,6 +1088,8 @@ def run(
             "lang": lang,
             "out": str(Path(out_dir or "lifecircle-output").resolve()),
         }
+        if needs:
+            doc["needs"] = _absolute(needs)
         spec = spec_from_mapping(doc, Path.cwd() / "(sample city)")
     if not _given(ctx, "lang") and city_file:
         lang = spec.lang

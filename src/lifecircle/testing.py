@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,10 @@ import shapely
 
 from lifecircle.network import ComponentReport, WalkNetwork
 
-__all__ = ["line_network", "network_from_polylines"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["line_network", "network_from_polylines", "street_town"]
 
 #: A metric CRS for synthetic data (UTM 49N, Xi'an's zone).
 SYNTHETIC_CRS = pyproj.CRS.from_epsg(32649)
@@ -62,3 +66,41 @@ def line_network(points: Sequence[tuple[float, float]]) -> WalkNetwork:
     """One polyline split into an edge per segment, without the Xi'an shift (pure metres)."""
     segs = [[points[i], points[i + 1]] for i in range(len(points) - 1)]
     return network_from_polylines(segs, shift=False)
+
+
+def street_town(
+    outlets: Sequence[Mapping[str, Any]],
+) -> tuple[WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A 2 km street with two 小区 (``a``: 300 households at 100 m, ``b``: 500 at 600 m) and outlets.
+
+    Parameters
+    ----------
+    outlets
+        One mapping per outlet: ``x`` (metres along the street) and its columns
+        (``outlet_id``, ``category``, ``name`` …).
+
+    Returns
+    -------
+    network, residences, outlets
+
+    Examples
+    --------
+    >>> net, homes, shops = street_town([{"outlet_id": "s1", "category": "pharmacy", "x": 350}])
+    >>> len(homes), shops["category"].tolist()
+    (2, ['pharmacy'])
+    """
+    import geopandas as gpd
+
+    net = network_from_polylines([[(0, 0), (2000, 0)]])
+
+    def at(x: float) -> shapely.Point:
+        return shapely.Point(_ORIGIN[0] + x, _ORIGIN[1])
+
+    homes = gpd.GeoDataFrame(
+        {"residence_id": ["a", "b"], "households": [300, 500]},
+        geometry=[at(100), at(600)],
+        crs=net.crs,
+    )
+    table = pd.DataFrame([{k: v for k, v in o.items() if k != "x"} for o in outlets])
+    shops = gpd.GeoDataFrame(table, geometry=[at(float(o["x"])) for o in outlets], crs=net.crs)
+    return net, homes, shops

@@ -1,6 +1,7 @@
 """Assessment of life circles: circles, rulebook grading (基础型/提升型/品质型), KPIs, evaluation
 and satisfaction, gathered in one :class:`Assessment` by :func:`assess_city`."""
 
+from lifecircle.assess.chains import chain_brands_found, detect_chains
 from lifecircle.assess.circles import (
     assign_circles,
     read_circle_mapping,
@@ -42,7 +43,9 @@ __all__ = [
     "assess_city",
     "assign_circles",
     "blind_spots",
+    "chain_brands_found",
     "compute_kpis",
+    "detect_chains",
     "evaluation_scores",
     "grade_circles",
     "load_chain_brands",

@@ -108,6 +108,7 @@ _INDICATOR_KEYS = (
     "scoring",
     "max",
     "full_at",
+    "auto",
     "source",
     "confidence",
     "note",
@@ -163,6 +164,10 @@ class Indicator:
         Share that earns full points (``share`` only; 1 otherwise).
     provenance
         Source and confidence.
+    auto
+        The measure of the assessment that fills this indicator (``auto`` in the sheet, one of
+        :data:`lifecircle.assess.auto_evaluation.AUTO_MEASURES`); ``""`` when only evaluators
+        score it.
     """
 
     id: str
@@ -174,6 +179,7 @@ class Indicator:
     max: float = 1.0
     full_at: float = 1.0
     provenance: Provenance = NO_PROVENANCE
+    auto: str = ""
 
     def points(self, value: np.ndarray) -> np.ndarray:
         """Points earned (0 … weight) for recorded values (score, share or 1/0)."""
@@ -483,6 +489,16 @@ def _parse_indicators(
                 )
             else:
                 full_at = float(full)
+        auto = item.get("auto", "")
+        from lifecircle.assess.auto_evaluation import AUTO_MEASURES
+
+        if auto and auto not in AUTO_MEASURES:
+            problems.add(
+                f"auto measure {auto!r} is not known",
+                field=f"{where}.auto",
+                fix=f"use one of {', '.join(AUTO_MEASURES)}, or remove auto",
+            )
+            auto = ""
         out.append(
             Indicator(
                 iid,
@@ -494,6 +510,7 @@ def _parse_indicators(
                 max_points,
                 full_at,
                 provenance(item, where, problems),
+                str(auto),
             )
         )
     return tuple(out)

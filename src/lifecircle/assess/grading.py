@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lifecircle.assess.attributes import OutletAttribute, split_code
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 from lifecircle.errors import InputError, Problem
 
@@ -275,6 +276,8 @@ def grade_circles(
         )
     cats = _catalogue_bands(catalogue)
     own_band = dict(zip(cats["code"], cats["band_minutes"], strict=True))
+    derived = _derived_codes(rulebook, own_band)
+    own_band.update({code: own_band[split_code(code)[0]] for code in derived})
     bands = sorted(set(own_band.values()) | rulebook.bands_min())
     acc = _access_frame(access_table, bands)
     acc = acc.loc[acc["category"].isin(own_band)]
@@ -332,6 +335,9 @@ def grade_circles(
         agg["res_share"] = agg["n_cov"] / agg["n_total"]
 
     full = pd.MultiIndex.from_product([order, cats["code"]], names=["circle_id", "category"])
+    codes = list(cats["code"]) + derived
+    full_all = pd.MultiIndex.from_product([order, codes], names=["circle_id", "category"])
+    hh_share_all = agg["hh_share"].reindex(full_all)
     agg = agg.reindex(full)
     evidence = pd.DataFrame(
         {
@@ -354,10 +360,7 @@ def grade_circles(
     evidence = evidence[list(EVIDENCE_COLUMNS)]
 
     # shares circle × category at the own band, and at every must_have_within_min band
-    codes = list(cats["code"])
-    own_shares = evidence.pivot(
-        index="circle_id", columns="category", values="households_covered_share"
-    ).reindex(index=order, columns=codes)
+    own_shares = hh_share_all.unstack("category").reindex(index=order, columns=codes)
     shares: dict[float | None, pd.DataFrame] = {None: own_shares}
     for minutes in rulebook.bands_min():
         col = _band_column(minutes)
@@ -365,7 +368,7 @@ def grade_circles(
         merged["_wx"] = merged["_w"] * (np.nan_to_num(covered, nan=0.0) > 0)
         sums = merged.groupby(keys, sort=False)[["_wx", "_w"]].sum()
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = (sums["_wx"] / sums["_w"].where(sums["_w"] > 0)).reindex(full)
+            ratio = (sums["_wx"] / sums["_w"].where(sums["_w"] > 0)).reindex(full_all)
         shares[minutes] = ratio.unstack("category").reindex(index=order, columns=codes)
 
     scores = _by_circle(evaluation, "score", "evaluation")
@@ -493,12 +496,31 @@ def _pct(value: float, limit: float | None = None) -> str:
     return f"{p:.0f}%"
 
 
-def _names(codes: Sequence[str], catalogue: Catalogue, sep: str, lang: str) -> str:
+def _names(
+    codes: Sequence[str],
+    catalogue: Catalogue,
+    sep: str,
+    lang: str,
+    attributes: Mapping[str, OutletAttribute] | None = None,
+) -> str:
     out = []
     for code in codes:
-        cat = catalogue.get(code)
-        out.append(code if cat is None else (cat.name_zh if lang == "zh" else cat.name_en))
+        base, attr = split_code(code)
+        cat = catalogue.get(base)
+        name = base if cat is None else (cat.name_zh if lang == "zh" else cat.name_en)
+        if attr is not None:
+            a = (attributes or {}).get(attr)
+            label = attr if a is None else (a.label if lang == "zh" else a.label_en)
+            name = f"{name}（{label}）" if lang == "zh" else f"{name} ({label})"
+        out.append(name)
     return sep.join(out)
+
+
+def _derived_codes(rulebook: Rulebook, own_band: Mapping[str, float]) -> list[str]:
+    """The rulebook's must-have alternatives that name an outlet attribute (``fast_food+breakfast``);
+    their coverage comes from access rows of that code (see
+    :func:`lifecircle.assess.attributes.attribute_access`) and counts as 0 where there are none."""
+    return [c for c in rulebook.derived_codes() if split_code(c)[0] in own_band]
 
 
 def _check_grade(
@@ -510,6 +532,7 @@ def _check_grade(
     quality: list[str],
     score: float,
     rate: float,
+    attributes: Mapping[str, OutletAttribute] | None = None,
 ) -> tuple[list[str], list[str], list[tuple[str, ...]]]:
     """The failures of one circle against one grade: (Chinese, English, unmet must-haves)."""
     zh: list[str] = []
@@ -528,11 +551,11 @@ def _check_grade(
         within_en = f" within {g.must_have_within_min:g} min" if g.must_have_within_min else ""
         limit = _pct(g.coverage_share)
         zh.append(
-            f"{_names(group, catalogue, '或', 'zh')}({within_zh}覆盖 "
+            f"{_names(group, catalogue, '或', 'zh', attributes)}({within_zh}覆盖 "
             f"{_pct(best, g.coverage_share)} < {limit})"
         )
         en.append(
-            f"{_names(group, catalogue, ' or ', 'en')} (covered{within_en} "
+            f"{_names(group, catalogue, ' or ', 'en', attributes)} (covered{within_en} "
             f"{_pct(best, g.coverage_share)} < {limit})"
         )
     present = np.nan_to_num(own.to_numpy(dtype=np.float64), nan=-1.0) >= g.coverage_share - _EPS
@@ -606,7 +629,9 @@ def _grade_table(
             results = [failure for _ in rulebook.grades]
         else:
             results = [
-                _check_grade(g, cid, shares, catalogue, basic, quality, score, rate)
+                _check_grade(
+                    g, cid, shares, catalogue, basic, quality, score, rate, rulebook.attributes
+                )
                 for g in rulebook.grades
             ]
         reached = -1
@@ -637,7 +662,9 @@ def _grade_table(
                 "weighting": weighting.get(cid, "residences (none on the network)"),
                 "n_basic": int(present_default.loc[cid, basic].to_numpy().sum()),
                 "n_quality": int(present_default.loc[cid, quality].to_numpy().sum()),
-                "core_missing": ";".join(_names(g, catalogue, "/", "zh") for g in core),
+                "core_missing": ";".join(
+                    _names(g, catalogue, "/", "zh", rulebook.attributes) for g in core
+                ),
                 "next_grade": next_grade,
                 "missing_for_next_grade": missing_zh,
                 "missing_for_next_grade_en": missing_en,

@@ -50,16 +50,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lifecircle.assess._io import CITY, DATA_DIR, Provenance, norm_text, read_toml
+from lifecircle.assess._io import CITY, DATA_DIR, Provenance, read_toml
+from lifecircle.assess.chains import chain_method_label, chain_settings, detect_chains
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED, UNVERIFIED
 from lifecircle.errors import InputError, Problem, Problems
 from lifecircle.taxonomy import UNCLASSIFIED, Catalogue, load_catalogue
@@ -133,6 +133,18 @@ class ChainBrands:
         Source and confidence (the bundled list is P).
     note
         Note for reports (the bundled list: "P, extend per city").
+    canonical
+        The brand each entry of ``names`` stands for (an alias names its brand); empty: each
+        name is its own brand.
+    city
+        The city's own brands (:meth:`extended`), told apart from the shipped list in
+        ``chain_method`` (see :mod:`lifecircle.assess.chains`).
+    min_outlets
+        Repeated-name proxy: an outlet whose normalised name is shared by at least this many
+        outlets of the city is a chain outlet (``0`` switches the proxy off).
+    not_chains
+        Normalised names never taken as chains by the proxy (generic shop names such as 大众理发,
+        or brands a planner rejected).
     """
 
     names: tuple[str, ...]
@@ -140,33 +152,36 @@ class ChainBrands:
     version: str = "custom"
     provenance: Provenance = _CALLER
     note: str = ""
+    canonical: tuple[str, ...] = ()
+    city: tuple[str, ...] = ()
+    min_outlets: int = 0
+    not_chains: tuple[str, ...] = ()
 
     def extended(self, extra: Iterable[str]) -> ChainBrands:
-        """This list with more brand names."""
+        """This list with more brand names (the city's own list)."""
         more = tuple(str(x).strip() for x in extra if str(x).strip())
-        return ChainBrands(
-            self.names + more,
-            self.excludes,
-            f"{self.version}+{len(more)}",
-            self.provenance,
-            self.note,
+        return replace(
+            self,
+            names=self.names + more,
+            canonical=self.brands() + more,
+            version=f"{self.version}+{len(more)}",
+            city=self.city + more,
         )
 
+    def brands(self) -> tuple[str, ...]:
+        """The brand of each entry of ``names``."""
+        return self.canonical if len(self.canonical) == len(self.names) else self.names
+
     def match(self, text: pd.Series) -> np.ndarray:
-        """True where ``text`` contains one of the brands (after removing the excludes)."""
-        keys = sorted({norm_text(n) for n in self.names if norm_text(n)}, key=len, reverse=True)
-        if not keys or not len(text):
-            return np.zeros(len(text), dtype=bool)
-        s = _normalise(text)
-        for phrase in sorted({norm_text(x) for x in self.excludes if norm_text(x)}, key=len):
-            s = s.str.replace(phrase, "\x00", regex=False)
-        pattern = "|".join(re.escape(k) for k in keys)
-        return np.asarray(s.str.contains(pattern, regex=True).fillna(False), dtype=bool)
+        """True where ``text`` holds one of the brands as a whole token (see
+        :func:`lifecircle.assess.chains.brand_tokens`)."""
+        from lifecircle.assess.chains import brand_tokens
+
+        return np.asarray(brand_tokens(text, self).notna().to_numpy(), dtype=bool)
 
 
-def _normalise(text: pd.Series) -> pd.Series:
-    s = text.astype("string").str.normalize("NFKC").str.casefold()
-    return s.str.replace(r"\s+", "", regex=True)
+#: What ``chain_brands`` accepts: a list object, chain settings, brand names, a file, None.
+_ChainSpec = ChainBrands | Mapping[str, Any] | Sequence[str] | str | os.PathLike[str] | None
 
 
 def load_chain_brands(
@@ -220,6 +235,7 @@ def load_chain_brands(
         str(meta.get("confidence", "P")) if isinstance(meta, dict) else "P",
     )
     names: list[str] = []
+    canonical: list[str] = []
     excludes: list[str] = []
     raw = doc.get("brand")
     if not isinstance(raw, list) or not raw:
@@ -239,6 +255,7 @@ def load_chain_brands(
             )
             continue
         names.append(name.strip())
+        canonical.append(name.strip())
         for key, sink in (("aliases", names), ("exclude", excludes)):
             values = item.get(key, [])
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
@@ -249,9 +266,23 @@ def load_chain_brands(
                 )
                 continue
             sink.extend(v.strip() for v in values if v.strip())
+            if key == "aliases":
+                canonical.extend(name.strip() for v in values if v.strip())
+    from lifecircle.assess.chains import proxy_settings
+
+    min_outlets, not_chains = proxy_settings(doc.get("proxy", {}), problems)
     problems.raise_if_any("chain brands")
     note = str(meta.get("note", "")) if isinstance(meta, dict) else ""
-    brands = ChainBrands(tuple(names), tuple(excludes), str(doc.get("version", "?")), prov, note)
+    brands = ChainBrands(
+        tuple(names),
+        tuple(excludes),
+        str(doc.get("version", "?")),
+        prov,
+        note,
+        canonical=tuple(canonical),
+        min_outlets=min_outlets,
+        not_chains=not_chains,
+    )
     return brands.extended(extra) if extra else brands
 
 
@@ -261,8 +292,11 @@ def chain_outlets(
 ) -> np.ndarray:
     """Which outlets are chain outlets.
 
-    An outlet's own ``is_chain`` value decides where it is known (true or false); elsewhere the
-    outlet is a chain outlet when its ``brand`` or ``name`` contains a brand of ``brands``.
+    The ``is_chain`` column of :func:`lifecircle.assess.chains.detect_chains`: an outlet's own
+    ``is_chain`` value decides where it is known (true or false); elsewhere the outlet is a chain
+    outlet when its ``brand`` or normalised ``name`` holds a brand of ``brands`` as a whole token,
+    or (the repeated-name proxy, when ``brands.min_outlets`` > 0) when its normalised name is
+    shared by at least that many outlets.
 
     Parameters
     ----------
@@ -284,24 +318,19 @@ def chain_outlets(
     >>> chain_outlets(frame).tolist()
     [True, False, True]
     """
-    lst = _brands(brands)
-    n = len(outlets)
-    hit = np.zeros(n, dtype=bool)
-    for col in ("brand", "name"):
-        if col in outlets.columns:
-            hit |= lst.match(outlets[col])
-    if "is_chain" in outlets.columns:
-        own = pd.array(outlets["is_chain"].to_numpy(dtype=object), dtype="boolean")
-        known = ~np.asarray(pd.isna(own), dtype=bool)
-        hit = np.where(known, np.asarray(own.fillna(False), dtype=bool), hit)
-    return np.asarray(hit, dtype=bool)
+    from lifecircle.assess.chains import detect_chains
+
+    found = detect_chains(outlets, _brands(brands))
+    return np.asarray(found["is_chain"].to_numpy(dtype=bool), dtype=bool)
 
 
-def _brands(brands: ChainBrands | Sequence[str] | str | os.PathLike[str] | None) -> ChainBrands:
+def _brands(brands: _ChainSpec) -> ChainBrands:
     if brands is None:
         return load_chain_brands()
     if isinstance(brands, ChainBrands):
         return brands
+    if isinstance(brands, Mapping):
+        return chain_settings(brands)
     if isinstance(brands, str | os.PathLike):
         return load_chain_brands(brands)
     return ChainBrands(tuple(str(b) for b in brands))
@@ -326,6 +355,7 @@ class _Inputs:
     satisfaction: pd.DataFrame | None  # circle_id, n_valid, n_satisfied, district
     catalogue: Catalogue
     categories: list[str]
+    chain_min_outlets: int = 0
 
 
 def compute_kpis(
@@ -340,7 +370,7 @@ def compute_kpis(
     satisfaction: pd.DataFrame | None = None,
     floor_area: str | None = None,
     district_column: str | None = None,
-    chain_brands: ChainBrands | Sequence[str] | str | os.PathLike[str] | None = None,
+    chain_brands: _ChainSpec = None,
     chain_target: float = CHAIN_TARGET,
     satisfaction_target: float = SATISFACTION_TARGET,
     floor_area_target: float = FLOOR_AREA_TARGET,
@@ -381,7 +411,10 @@ def compute_kpis(
         outlets are placed with the circles' polygons); adds one scope per district.
     chain_brands
         Brand list for outlets without an ``is_chain`` value (default: the bundled list of
-        national chains, P — extend per city with :func:`load_chain_brands`).
+        national chains and the repeated-name proxy, P — extend per city with
+        :func:`load_chain_brands` or a mapping of chain settings, see
+        :func:`lifecircle.assess.chains.chain_settings`).  The ``chain_share`` label names the
+        methods that found the chain outlets (:func:`lifecircle.assess.chains.detect_chains`).
     chain_target, satisfaction_target, floor_area_target
         Targets; the defaults are the policy values (V2), other values are tagged ``city``.
 
@@ -484,7 +517,7 @@ def _prepare(
     satisfaction: pd.DataFrame | None,
     floor_area: str | None,
     district_column: str | None,
-    chain_brands: ChainBrands | Sequence[str] | str | os.PathLike[str] | None,
+    chain_brands: _ChainSpec,
     targets: tuple[float, float, float],
 ) -> _Inputs:
     problems = Problems(file=None)
@@ -565,9 +598,14 @@ def _prepare(
     with_type = (category.notna() & (category != UNCLASSIFIED) & (category != "")).to_numpy(
         dtype=bool
     )
-    chain = chain_outlets(outlets, chain_brands)
+    found = detect_chains(outlets, _brands(chain_brands))
+    chain = found["is_chain"].to_numpy(dtype=bool)
     outlets_city = pd.DataFrame(
-        {"category": category.to_numpy(dtype=object)[with_type], "chain": chain[with_type]}
+        {
+            "category": category.to_numpy(dtype=object)[with_type],
+            "chain": chain[with_type],
+            "chain_method": found["chain_method"].to_numpy(dtype=object)[with_type],
+        }
     )
     outlets_d: pd.DataFrame | None = None
     if district_column is not None:
@@ -642,6 +680,7 @@ def _prepare(
         satisfaction=sat,
         catalogue=cat,
         categories=categories,
+        chain_min_outlets=_brands(chain_brands).min_outlets,
     )
 
 
@@ -947,11 +986,12 @@ def _scope_rows(
         n_out = len(outl)
         rows.append(_row(scope, "outlets_total", "有业态的网点数", n_out, "count"))
         tgt, src = targets["chain"]
+        how = chain_method_label(outl.loc[outl["chain"], "chain_method"], inputs.chain_min_outlets)
         rows.append(
             _row(
                 scope,
                 "chain_share",
-                "连锁化率（连锁网点/有业态网点）",
+                f"连锁化率（连锁网点/有业态网点；认定：{how}）",
                 _share(int(outl["chain"].sum()), n_out),
                 _SHARE,
                 tgt,

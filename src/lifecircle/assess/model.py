@@ -100,6 +100,14 @@ class Assessment:
         The run's headline figures, the same in every output (``summary.json``): residences
         read and assessed, households known and estimated and the method, population
         assessed, outlets read, classified and assessed.
+    service_evaluation
+        服务"好不好" per circle × indicator (``evaluation.csv``): ``circle_id, indicator,
+        name_zh, name_en, value, points, max_points, source`` (``auto`` from the data, ``score``
+        from evaluators, ``missing``), ``note`` — see :mod:`lifecircle.assess.auto_evaluation`.
+    service_scores
+        Per circle: ``circle_id, score`` (100 × points / weight answered), ``coverage``, the
+        points of every indicator, ``n_auto, n_scored, missing`` (ids).  Grades use
+        ``evaluation`` (evaluators' scores) only.
     """
 
     city: str
@@ -118,3 +126,5 @@ class Assessment:
     audit: pd.DataFrame | None = None
     data_flags: pd.DataFrame | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    service_evaluation: pd.DataFrame | None = None
+    service_scores: pd.DataFrame | None = None

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +92,7 @@ def assess_city(
     access: AccessResult | None = None,
     district_levels: Sequence[str] = (),
     data_flags: pd.DataFrame | None = None,
+    chains: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """Assess every life circle of a city.
 
@@ -141,6 +142,11 @@ def assess_city(
         the KPIs get rows per district (``scope = district:<level>:<name>``).
     data_flags
         Where the data failed the audit (see :func:`~lifecircle.assess.grade_circles`).
+    chains
+        The city's chain settings (``[assessment.chains]`` of a city file): ``brands`` (the
+        city's own chains, added to the shipped national list), ``min_outlets`` (repeated-name
+        proxy, default 3, 0 = off), ``not_chains``, ``file`` — see
+        :func:`lifecircle.assess.chains.chain_settings`.
 
     Returns
     -------
@@ -178,6 +184,7 @@ def assess_city(
 
     cat = _catalogue(catalogue)
     book = _rulebook(rulebook, cat)
+    outlets = _with_chains(outlets, chains)
     bands = sorted({*map(float, DEFAULT_BANDS_MIN), *cat.bands.values(), *book.bands_min()})
     speed = walk_speed_m_per_min(walk_speed)
     t = time.perf_counter()
@@ -246,6 +253,7 @@ def assess_city(
         answers = survey_mod.read_responses(responses, definition, known_circles=circle_ids)
         satisfaction = survey_mod.satisfaction_by_circle(answers, definition, circles=circle_ids)
     evaluation = None
+    scores = None
     if evaluator_scores is not None:
         from lifecircle.assess import evaluation as evaluation_mod
 
@@ -260,8 +268,14 @@ def assess_city(
         evaluation = evaluation_mod.evaluation_scores(scores, sheet, circles=circle_ids)
     t = lap("survey_evaluation", t)
 
-    grades, evidence = grade_circles(
+    from lifecircle.assess.attributes import attribute_access, attribute_rows
+
+    graded_access = attribute_access(
         access.table,
+        attribute_rows(network, outlets, residences, book, walk_speed=walk_speed, bands_min=bands),
+    )
+    grades, evidence = grade_circles(
+        graded_access,
         res_out,
         book,
         cat,
@@ -285,8 +299,13 @@ def assess_city(
         circle_frame,
         satisfaction,
         district_levels,
+        chain_brands=chains,
     )
-    lap("kpis", t)
+    t = lap("kpis", t)
+    service_long, service_wide = _service_evaluation(
+        indicator_sheet, scores, grades, evidence, kpis, graded_access, res_out, cat, book
+    )
+    lap("service_evaluation", t)
 
     counts = grades["grade"].value_counts()
     snapshot: dict[str, Any] = {
@@ -347,6 +366,8 @@ def assess_city(
         evaluation=evaluation,
         snapshot=snapshot,
         data_flags=data_flags,
+        service_evaluation=service_long,
+        service_scores=service_wide,
     )
 
 
@@ -416,6 +437,7 @@ def city_kpis(
     circles: pd.DataFrame,
     satisfaction: pd.DataFrame | None = None,
     district_levels: Sequence[str] = (),
+    chain_brands: Any = None,
 ) -> pd.DataFrame:
     """The KPI table of an assessment: the city, then every district of every level.
 
@@ -437,6 +459,7 @@ def city_kpis(
         "catalogue": catalogue,
         "circles": circles,
         "satisfaction": satisfaction,
+        "chain_brands": chain_brands,
     }
     has_district = "district" in circles.columns and circles["district"].notna().any()
     parts = [compute_kpis(**common, district_column="district" if has_district else None)]
@@ -514,3 +537,50 @@ def describe_circle_districts(
             final.append(name)
     out["name"] = pd.array(final, dtype="string")
     return out
+
+
+def _with_chains(outlets: gpd.GeoDataFrame, chains: Mapping[str, Any] | None) -> gpd.GeoDataFrame:
+    """Outlets with ``brand``, ``is_chain`` and ``chain_method`` (:func:`detect_chains`)."""
+    from lifecircle.assess.chains import chain_settings, detect_chains
+
+    found = detect_chains(outlets, chain_settings(chains))
+    out = outlets.copy()
+    out["brand"] = found["brand"]
+    out["is_chain"] = pd.array(found["is_chain"].to_numpy(dtype=bool), dtype="boolean")
+    out["chain_method"] = found["chain_method"].astype(object)
+    return out
+
+
+def _service_evaluation(
+    indicator_sheet: Any,
+    scores: pd.DataFrame | None,
+    grades: pd.DataFrame,
+    evidence: pd.DataFrame,
+    kpis: pd.DataFrame,
+    graded_access: Any,
+    residences: pd.DataFrame,
+    catalogue: Catalogue,
+    book: Rulebook,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """服务"好不好" per circle × indicator from the data (auto) and evaluators (score)."""
+    from lifecircle.assess.auto_evaluation import auto_values, evaluation_table
+    from lifecircle.assess.evaluation import IndicatorSheet, load_indicator_sheet
+
+    sheet = (
+        indicator_sheet
+        if isinstance(indicator_sheet, IndicatorSheet)
+        else load_indicator_sheet(indicator_sheet)
+    )
+    chain = kpis.loc[(kpis["scope"] == "city") & (kpis["kpi"] == "chain_share"), "value"]
+    table = getattr(graded_access, "table", graded_access)
+    access = table.to_pandas() if hasattr(table, "to_pandas") else table
+    auto = auto_values(
+        grades=grades,
+        evidence=evidence,
+        catalogue=catalogue,
+        rulebook=book,
+        access=access,
+        residences=residences,
+        chain_share=float(chain.to_numpy(dtype=float)[0]) if len(chain) else None,
+    )
+    return evaluation_table(sheet, auto=auto, scores=scores, circles=grades["circle_id"])

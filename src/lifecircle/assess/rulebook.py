@@ -41,6 +41,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lifecircle._toml import LineIndex, at_line
+from lifecircle.assess.attributes import (
+    ATTRIBUTE_SEP,
+    OutletAttribute,
+    parse_attributes,
+    split_code,
+)
 from lifecircle.assess.model import GRADE_EN, GRADES
 from lifecircle.errors import InputError, Problem
 
@@ -74,7 +80,7 @@ PRESETS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_TOP_KEYS = ("version", "extends", "meta", "coverage_share", "grade")
+_TOP_KEYS = ("version", "extends", "meta", "coverage_share", "grade", "attributes")
 _RULE_KEYS = (
     "must_have",
     "must_have_within_min",
@@ -185,6 +191,9 @@ class Rulebook:
         SHA-256 of the files' bytes (and of a dict override), in order: identifies the rules used.
     rules
         Top-level rules (``coverage_share``) with provenance.
+    attributes
+        Outlet attributes that must-haves may name (``fast_food+breakfast``), see
+        :mod:`lifecircle.assess.attributes`.
     """
 
     version: str
@@ -195,6 +204,7 @@ class Rulebook:
     files: tuple[str, ...] = ()
     sha256: str = ""
     rules: Mapping[str, Rule] = field(default_factory=dict)
+    attributes: Mapping[str, OutletAttribute] = field(default_factory=dict)
 
     def grade(self, name: str) -> GradeRules:
         """The rules of a grade by Chinese or English name (``基础型`` or ``basic``)."""
@@ -210,6 +220,17 @@ class Rulebook:
         tags = [r.confidence for r in self.rules.values()]
         tags += [r.confidence for g in self.grades for r in g.rules.values()]
         return bool(self.meta.get("provisional", False)) or any(t in ("P", "U") for t in tags)
+
+    def derived_codes(self) -> list[str]:
+        """Must-have alternatives that name an outlet attribute (``fast_food+breakfast``), in order.
+
+        Examples
+        --------
+        >>> load_rulebook().derived_codes()
+        ['fast_food+breakfast', 'convenience_store+breakfast_service']
+        """
+        codes = (c for g in self.grades for group in g.must_have for c in group)
+        return list(dict.fromkeys(c for c in codes if ATTRIBUTE_SEP in c))
 
     def bands_min(self) -> set[float]:
         """Minutes asked for by ``must_have_within_min`` (besides the catalogue's bands)."""
@@ -354,6 +375,7 @@ def load_rulebook(
         files=tuple(files),
         sha256=sha,
         rules=book.rules,
+        attributes=book.attributes,
     )
     log.debug("rulebook %s from %s", book.version, ", ".join(files))
     return book
@@ -511,7 +533,7 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
             out[key] = grades
         elif key == "version" and key in out:
             out[key] = (f"{out[key][0]}+{value[0]}", value[1], value[2])
-        elif key == "meta" and key in out and isinstance(value[0], dict):
+        elif key in ("meta", "attributes") and key in out and isinstance(value[0], dict):
             old = out[key][0] if isinstance(out[key][0], dict) else {}
             out[key] = ({**old, **value[0]}, value[1], value[2])
         else:
@@ -530,6 +552,7 @@ class _Checker:
     catalogue: Catalogue
     max_minutes: float
     problems: list[Problem]
+    attributes: Mapping[str, OutletAttribute] = field(default_factory=dict)
 
     def add(self, message: str, origin: tuple[Any, ...], field_: str, fix: str) -> None:
         file, line = origin[0], origin[1]
@@ -701,7 +724,23 @@ class _Checker:
                 continue
             codes: list[str] = []
             for name in names:
+                name, sep, attr = name.partition(ATTRIBUTE_SEP)
+                if sep and attr.strip() not in self.attributes:
+                    self.add(
+                        f"unknown outlet attribute {attr!r} in group {i}",
+                        origin,
+                        fname,
+                        "define it in an [attributes."
+                        + attr.strip()
+                        + "] table (known: "
+                        + (", ".join(self.attributes) or "none")
+                        + ")",
+                    )
+                    failed = True
+                    continue
                 code = self.catalogue.resolve(name)
+                if code is not None and sep:
+                    code = f"{code}{ATTRIBUTE_SEP}{attr.strip()}"
                 if code is None:
                     close = self.catalogue.suggest(name)
                     self.add(
@@ -750,6 +789,9 @@ def _build(
     if not isinstance(meta, dict):
         check.add(f"[meta] must be a table, got {meta!r}", meta_raw[1:], "meta", "write [meta]")
         meta = {}
+    if "attributes" in doc:
+        raw_attrs, afile, aline = doc["attributes"]
+        check.attributes = parse_attributes(raw_attrs, afile, aline, problems)
     top_rules: dict[str, Rule] = {}
     coverage = 0.8
     if "coverage_share" not in doc:
@@ -794,6 +836,7 @@ def _build(
         grades=tuple(grades),
         catalogue_version=catalogue.version,
         rules=MappingProxyType(top_rules),
+        attributes=MappingProxyType(dict(check.attributes)),
     )
 
 
@@ -878,7 +921,7 @@ def _check_order(grades: Sequence[GradeRules], catalogue: Catalogue, check: _Che
     def within(g: GradeRules, code: str) -> float:
         if g.must_have_within_min is not None:
             return g.must_have_within_min
-        return catalogue.band_minutes(code)
+        return catalogue.band_minutes(split_code(code)[0])
 
     for low, high in itertools.pairwise(grades):
         where = f"grade.{high.grade}"

@@ -4,7 +4,9 @@ For every circle where a 业态 is not present (its household coverage share is 
 rulebook's ``coverage_share``), :func:`project_list` proposes the fewest candidate sites that
 bring the circle to the target on foot (LSCP on the walking coverage, weighted as grading weighs
 the circle), or, when that takes more than ``max_sites`` or is out of reach, the ``max_sites``
-sites covering the most (MCLP).  Projects are ranked within each circle by households gained;
+sites covering the most (MCLP).  Projects are ranked within each circle by policy priority
+(the next grade's unmet must-haves, other basic types, quality types), then by households gained
+with residents' needs as a weight (:mod:`lifecircle.plan.priority`);
 the city plan ("1") rolls the circles' plans ("N") up per 业态, counting a site shared by
 several circles once.
 """
@@ -25,6 +27,7 @@ from lifecircle.errors import InputError
 from lifecircle.plan.candidates import generate_candidates
 from lifecircle.plan.coverage import Coverage, build_coverage
 from lifecircle.plan.models import LSCP, MCLP, Solution
+from lifecircle.plan.priority import NEEDS_WEIGHT, prioritise, split_unobservable
 
 if TYPE_CHECKING:
     from lifecircle.assess.model import Assessment
@@ -59,6 +62,10 @@ PROJECT_COLUMNS = (
     "rent",
     "model",
     "note",
+    "priority_tier",
+    "needs_count",
+    "reason",
+    "reason_en",
 )
 #: Columns of :attr:`ProjectPlan.sites`.
 PROJECT_SITE_COLUMNS = (
@@ -113,6 +120,9 @@ class ProjectPlan:
     projects: pd.DataFrame
     sites: gpd.GeoDataFrame
     city: pd.DataFrame
+    #: 业态 that POI data cannot show (``observable = false``) and the city gave no data for:
+    #: not checked, never proposed (see :mod:`lifecircle.plan.priority`).
+    unchecked: tuple[str, ...] = ()
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write ``projects.csv``, ``project_sites.csv`` (+ ``.geojson``) and ``city_plan.csv``."""
@@ -145,6 +155,8 @@ def project_list(
     fill_weight: str | float = "median",
     catalogue: Catalogue | None = None,
     rulebook: Rulebook | None = None,
+    needs: pd.DataFrame | str | Path | None = None,
+    needs_weight: float = NEEDS_WEIGHT,
 ) -> ProjectPlan:
     """Turn the assessment's gaps into projects with proposed sites (see the module docstring).
 
@@ -167,6 +179,11 @@ def project_list(
         Households of residences with unknown counts, for ``households_gained``.
     catalogue, rulebook
         Default: the bundled ones.
+    needs, needs_weight
+        Residents' needs per circle × 业态 (:func:`~lifecircle.plan.priority.read_needs`: the
+        platform's 需求清单 or a CSV) and the rank weight of one need (default 0.1, P); the
+        projects are ordered by ``priority_tier`` first
+        (:func:`~lifecircle.plan.priority.prioritise`).
 
     Returns
     -------
@@ -189,10 +206,11 @@ def project_list(
     if categories is not None:
         wanted = {resolve_category(c, cat) for c in categories}
         gaps = gaps.loc[gaps["category"].isin(wanted)]
+    gaps, unchecked = split_unobservable(gaps, assessment, cat)
     params = assessment.snapshot.get("parameters", {}) if assessment.snapshot else {}
     speed = float(params.get("walk_speed_m_per_min") or walk_speed_m_per_min(4.2))
     if not len(gaps):
-        return _empty()
+        return replace_plan(_empty(), unchecked)
     if candidates is None:
         candidates = generate_candidates(assessment.network, spacing_m)
 
@@ -248,12 +266,8 @@ def project_list(
             site_rows += _site_rows(cov, chosen, row["project_id"], cid, str(code))
     projects = pd.DataFrame(rows)
     if not len(projects):
-        return _empty()
-    projects = projects.sort_values(
-        ["circle_id", "households_gained", "category"], ascending=[True, False, True],
-        kind="stable",
-    )  # fmt: skip
-    projects["rank"] = projects.groupby("circle_id").cumcount() + 1
+        return replace_plan(_empty(), unchecked)
+    projects = prioritise(projects, assessment, book, cat, needs=needs, needs_weight=needs_weight)
     projects = projects[list(PROJECT_COLUMNS)].reset_index(drop=True)
     sites = gpd.GeoDataFrame(
         pd.DataFrame(site_rows, columns=list(PROJECT_SITE_COLUMNS)), geometry="geometry", crs=4326
@@ -265,7 +279,13 @@ def project_list(
         projects["circle_id"].nunique(),
         len(sites),
     )
-    return ProjectPlan(projects, sites, city)
+    return ProjectPlan(projects, sites, city, tuple(unchecked))
+
+
+def replace_plan(plan: ProjectPlan, unchecked: list[str]) -> ProjectPlan:
+    """``plan`` naming the 业态 that could not be checked."""
+    plan.unchecked = tuple(unchecked)
+    return plan
 
 
 def _meta(names: pd.DataFrame, code: str, column: str) -> str:

@@ -154,6 +154,18 @@ class WhatIf:
             k=int(params.get("k") or 3),
             max_snap_m=float(params.get("max_snap_m") or 250.0),
         )
+        from lifecircle.assess.attributes import attribute_rows
+
+        # must-have alternatives naming an outlet attribute (一早: a 小吃店 with breakfast): their
+        # access rows as at the start; what-if steps do not change them
+        self._attr_rows = attribute_rows(
+            assessment.network,
+            assessment.outlets,
+            assessment.residences,
+            self.rulebook,
+            walk_speed=params.get("walk_speed_kmh", 4.2),
+            bands_min=bands,
+        )
         self.residences = assessment.residences
         circle = self.residences.get("circle_id")
         self._circle_of = (
@@ -525,6 +537,10 @@ class WhatIf:
         members = np.flatnonzero(np.isin(self._circle_of.astype(str), circles))
         sub_res = self.residences.iloc[members]
         sub_acc = self.state.frame(members)
+        if self._attr_rows is not None:
+            mine = self._attr_rows["residence_id"].astype(str).isin(sub_acc["residence_id"])
+            rows = self._attr_rows.loc[mine, [c for c in sub_acc.columns if c in self._attr_rows]]
+            sub_acc = pd.concat([sub_acc, rows], ignore_index=True)
         frame = self.assessment.circles
         sub_circles = frame.loc[frame["circle_id"].astype(str).isin(circles)]
         grades, evidence = grade_circles(

@@ -203,8 +203,9 @@ class CityRun:
         """Write the outputs into ``out`` (created); arguments left ``None`` follow the spec.
 
         Writes ``summary.json``, ``audit.csv``, ``duplicates.csv``, ``grades.csv``,
-        ``evidence.csv``, ``kpis.csv``, ``blind_spots.csv`` (``satisfaction.csv``,
-        ``evaluation.csv`` when there are answers or scores), ``circles.geojson``,
+        ``evidence.csv``, ``kpis.csv``, ``blind_spots.csv``, ``evaluation.csv`` (服务"好不好" per
+        circle × indicator) and ``evaluation_scores.csv`` (``satisfaction.csv`` with answers),
+        ``circles.geojson``,
         ``circle_mapping.csv``, ``access.parquet`` and, with reports, ``report.html|pdf|xlsx``,
         ``circles/*`` and the 1+N project list (``projects.csv``, ``project_sites.csv``,
         ``city_plan.csv``).
@@ -223,7 +224,8 @@ class CityRun:
             "kpis.csv": a.kpis,
             "blind_spots.csv": a.blind_spots,
             "satisfaction.csv": a.satisfaction,
-            "evaluation.csv": a.evaluation,
+            "evaluation.csv": a.service_evaluation,
+            "evaluation_scores.csv": a.service_scores,
         }
         for name, frame in tables.items():
             if frame is not None:
@@ -240,7 +242,7 @@ class CityRun:
             from lifecircle.report import write_reports
 
             if spec.projects if projects is None else projects:
-                plan = self.plan = project_plan(a)
+                plan = self.plan = project_plan(a, spec.needs)
                 files += plan.write(folder)
             written = write_reports(
                 a,
@@ -262,12 +264,13 @@ class CityRun:
         return files
 
 
-def project_plan(assessment: Assessment) -> Any:
-    """The 1+N project list at the assessment's coverage target, on generated candidates."""
+def project_plan(assessment: Assessment, needs: Path | None = None) -> Any:
+    """The 1+N project list at the assessment's coverage target, on generated candidates, with
+    the residents' needs (a CSV/Excel of ``circle_id, category[, count]``) when given."""
     from lifecircle.plan.projects import project_list
 
     params = (assessment.snapshot or {}).get("parameters", {})
-    return project_list(assessment, target_share=params.get("coverage_share"))
+    return project_list(assessment, target_share=params.get("coverage_share"), needs=needs)
 
 
 def run_city(
@@ -358,6 +361,7 @@ def run_city(
         access=access,
         district_levels=inputs.levels,
         data_flags=audit.flags,
+        chains=spec.chains,
         progress=progress,
         **kwargs,
     )

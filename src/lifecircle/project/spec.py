@@ -261,7 +261,8 @@ _AUDIT_CHECKS: dict[str, _Check] = {
     "group_column": _is_str,
     "offset_fail_m": _is_positive,
 }
-_PATH_KEYS = ("mapping", "responses", "indicators", "scores")
+_PATH_KEYS = ("mapping", "responses", "indicators", "scores", "needs")
+_CHAIN_KEYS = ("brands", "min_outlets", "not_chains", "file")
 #: Every top-level key of a city file (and of a batch's ``[[city]]``/``[defaults]``).
 CITY_KEYS: tuple[str, ...] = (
     "name",
@@ -276,6 +277,7 @@ CITY_KEYS: tuple[str, ...] = (
     *_PATH_KEYS,
     "rulebook",
     "rulebook_overrides",
+    "chains",
     "walk_speed",
     "survey",
     "circle_minutes",
@@ -414,6 +416,12 @@ class CitySpec:
         Study area and district levels (largest first).
     circles, mapping
         Circle boundaries or a residence → circle table (neither: automatic circles).
+    needs
+        Residents' needs (需求清单: ``circle_id, category[, count]``) that raise a project of the
+        1+N list within its priority tier.
+    chains
+        The city's chain settings: ``brands`` (its own chains), ``min_outlets`` (repeated-name
+        proxy), ``not_chains``, ``file`` (see :func:`lifecircle.assess.chains.chain_settings`).
     rulebook, rulebook_overrides, walk_speed, survey, responses, indicators, scores,
     circle_minutes
         Settings of :func:`lifecircle.assess.assess_city`.
@@ -449,6 +457,8 @@ class CitySpec:
     responses: Path | None = None
     indicators: Path | None = None
     scores: Path | None = None
+    needs: Path | None = None
+    chains: Mapping[str, Any] | None = None
     circle_minutes: float = 15.0
     bands: tuple[float, ...] = (5.0, 10.0, 15.0)
     k: int = 3
@@ -474,7 +484,12 @@ class CitySpec:
         for area in (self.boundary, self.circles, *self.districts):
             if area is not None:
                 files += area.files()
-        files += [p for p in (self.mapping, self.responses, self.scores, self.indicators) if p]
+        files += [
+            p for p in (self.mapping, self.responses, self.scores, self.indicators, self.needs) if p
+        ]
+        chain_file = (self.chains or {}).get("file")
+        if chain_file:
+            files.append(Path(chain_file))
         for value in (self.rulebook, self.survey, self.audit.density_ranges):
             if value is not None and Path(value).is_absolute():
                 files.append(Path(value))
@@ -841,6 +856,8 @@ class SpecReader:
             self._preset_or_file(
                 f"{prefix}survey", raw["survey"], list(SURVEY_PRESETS), kw, "survey"
             )
+        if "chains" in raw:
+            kw["chains"] = self._chains(f"{prefix}chains", raw["chains"])
         if "rulebook_overrides" in raw:
             if isinstance(raw["rulebook_overrides"], Mapping):
                 kw["rulebook_overrides"] = dict(raw["rulebook_overrides"])
@@ -943,6 +960,30 @@ class SpecReader:
                     "expected one [[targets]] table per target",
                     '[[targets]] with grade = "提升型", count = 20, due = 2025-09-30',
                 )
+
+    def _chains(self, where: str, value: Any) -> dict[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.add(where, "expected a table", '[chains] then brands = ["怡康医药"]')
+            return None
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in _CHAIN_KEYS:
+                self.add(f"{where}.{key}", f"unknown key '{key}'", suggest(key, _CHAIN_KEYS))
+            elif key in ("brands", "not_chains"):
+                if isinstance(item, list) and all(isinstance(x, str) and x.strip() for x in item):
+                    out[key] = list(item)
+                else:
+                    self.add(f"{where}.{key}", "expected a list of names", f'{key} = ["…"]')
+            elif key == "min_outlets":
+                if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+                    out[key] = item
+                else:
+                    self.add(f"{where}.min_outlets", f"expected a whole number ≥ 0, got {item!r}")
+            else:
+                resolved = self.resolve(f"{where}.file", item)
+                if resolved is not None:
+                    out[key] = str(resolved)
+        return out
 
     def _households(self, where: str, value: Any) -> HouseholdPolicy | None:
         if not isinstance(value, Mapping):

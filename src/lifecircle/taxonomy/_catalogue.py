@@ -62,6 +62,7 @@ _CATEGORY_KEYS = (
     "source",
     "confidence",
     "note",
+    "observable",
 )
 _REQUIRED = ("code", "name_zh", "name_en", "class", "band", "source", "confidence")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -111,6 +112,10 @@ class Category:
         Where the entry comes from and its confidence tag (V1/V2/R/A/U/P; P = proposal).
     note
         Interpretation note, or ``None``.
+    observable
+        ``False`` for a 业态 that map data do not show (前置仓): its absence in the POI data is
+        not evidence of a gap, so it is never proposed as a project unless the city supplied
+        outlets of it.
     """
 
     code: str
@@ -124,6 +129,7 @@ class Category:
     source: str = ""
     confidence: str = "P"
     note: str | None = None
+    observable: bool = True
 
     @property
     def is_proposal(self) -> bool:
@@ -572,6 +578,13 @@ def _parse_category(raw: Any, i: int, file: str, problems: list[Problem]) -> Cat
     note = raw.get("note")
     if note is not None and not isinstance(note, str):
         bad("note", f"note must be a string, got {note!r}", 'write note = "..."')
+    observable = raw.get("observable", True)
+    if not isinstance(observable, bool):
+        bad(
+            "observable",
+            f"observable must be true or false, got {observable!r}",
+            "observable = false",
+        )
     if not isinstance(code, str) or not code:
         return None
 
@@ -596,6 +609,7 @@ def _parse_category(raw: Any, i: int, file: str, problems: list[Problem]) -> Cat
         source=text("source"),
         confidence=text("confidence"),
         note=note if isinstance(note, str) else None,
+        observable=observable if isinstance(observable, bool) else True,
     )
 
 
