@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` beside the checkout; tests that need it skip when it is absent."""
+    """``../shared/data`` beside the checkout; tests that need it skip when it is absent — but
+    not under CI (``CI`` set), where the data is provided and its absence is a failure."""
     if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"CI is set but {SHARED_DATA} is missing: the real-city tests would not run"
+            )
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
 
