@@ -188,3 +188,17 @@ def test_plan_on_sample_city_writes_sites_and_summary(tmp_path: Path):
                 "gap", "method"):  # fmt: skip
         assert key in summary
     assert summary["households_covered_after"] >= summary["households_covered_before"]
+
+
+def test_help_loads_no_numerical_stack() -> None:
+    """``lifecircle --help`` imports only the CLI (heavy modules load when a command runs)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lifecircle.cli; "
+        "heavy = [m for m in ('pandas', 'numpy', 'geopandas', 'numba', 'shapely') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -9,13 +9,28 @@
   outlet census and the housing bureau's 小区 list.
 """
 
-from lifecircle.acquire._client import AcquireError, KeyInvalidError, QuotaExceededError
-from lifecircle.acquire._places import PlaceImport
-from lifecircle.acquire.amap import fetch_amap_places
-from lifecircle.acquire.baidu import fetch_baidu_places
-from lifecircle.acquire.boundary import District, convert_geometry, fetch_district, read_boundary
-from lifecircle.acquire.osm_clip import ClipReport, clip_osm
-from lifecircle.acquire.templates import match_by_name, read_template, write_template
+from importlib import import_module
+from typing import Any
+
+#: Public name → module that defines it (imported on first use: ``lifecircle --help`` stays
+#: fast, and the CLI can register ``fetch``/``template`` without the numerical stack).
+_WHERE = {
+    "AcquireError": "_client",
+    "KeyInvalidError": "_client",
+    "QuotaExceededError": "_client",
+    "PlaceImport": "_places",
+    "fetch_amap_places": "amap",
+    "fetch_baidu_places": "baidu",
+    "District": "boundary",
+    "convert_geometry": "boundary",
+    "fetch_district": "boundary",
+    "read_boundary": "boundary",
+    "ClipReport": "osm_clip",
+    "clip_osm": "osm_clip",
+    "match_by_name": "templates",
+    "read_template": "templates",
+    "write_template": "templates",
+}
 
 __all__ = [
     "AcquireError",
@@ -34,3 +49,10 @@ __all__ = [
     "read_template",
     "write_template",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lifecircle.acquire' has no attribute {name!r}")
+    return getattr(import_module(f"lifecircle.acquire.{module}"), name)
