@@ -552,3 +552,14 @@ def test_several_outlet_sources_are_merged_by_priority(tmp_path: Path) -> None:
     audit = audit_city(inputs)
     row = _rows(audit, "duplicates").loc[("outlets", "")]
     assert row["value"] >= 1 and row["status"] == "warn"
+
+
+@pytest.mark.shared_data
+def test_xian_audit_lists_chain_brands(tmp_path: Path) -> None:
+    code, out = invoke("audit", str(EXAMPLE), "--out", str(tmp_path))
+    assert code == 1, out  # checks fail on this data (菜市场), so the exit status says so
+    brands = pd.read_csv(tmp_path / "brands.csv")
+    assert {"brand", "chain_method", "outlets"} <= set(brands.columns)
+    top = brands.set_index("brand")["outlets"]
+    assert top.get("中国建设银行", 0) >= 40 and "公厕" not in top.index  # only outlets with a 业态
+    assert "连锁品牌 Chain brands found" in out

@@ -747,6 +747,7 @@ def audit(**kw: Any) -> None:
     result = audit_city(inputs)
     result.table.to_csv(out / "audit.csv", index=False, encoding="utf-8-sig")
     result.duplicates.to_csv(out / "duplicates.csv", index=False, encoding="utf-8-sig")
+    result.brands.to_csv(out / "brands.csv", index=False, encoding="utf-8-sig")
     _write_summary(out, inputs, None, extra={"audit": result.counts()})
     c = result.counts()
     click.echo(
@@ -756,7 +757,15 @@ def audit(**kw: Any) -> None:
         mark = "✗" if row.status == "fail" else "!"
         click.secho(f"  {mark} {row.check} [{row.scope}] {row.message}",
                     fg="red" if row.status == "fail" else "yellow")  # fmt: skip
-    click.echo(f"结果 Results in {out.resolve()}: audit.csv, duplicates.csv, summary.json")
+    if len(result.brands):
+        top = ", ".join(f"{b} {n}" for b, n in result.brands[["brand", "outlets"]].head(12).values)
+        click.echo(
+            f"连锁品牌 Chain brands found ({len(result.brands)}; brands.csv, confirm with "
+            f"chains.brands or reject with chains.not_chains): {top}"
+        )
+    click.echo(
+        f"结果 Results in {out.resolve()}: audit.csv, duplicates.csv, brands.csv, summary.json"
+    )
     if c["fail"]:
         sys.exit(1)
 

@@ -106,11 +106,15 @@ class Audit:
     duplicates
         The outlets merged as duplicates: ``kept_id, merged_id, name, distance_m, kept_source,
         merged_source``.
+    brands
+        Chain brands found in the outlets (:func:`lifecircle.assess.chains.chain_brands_found`),
+        for the planner to confirm (``chains.brands``) or reject (``chains.not_chains``).
     """
 
     table: pd.DataFrame
     flags: pd.DataFrame
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    brands: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def counts(self) -> dict[str, int]:
         """Rows per status."""
@@ -601,7 +605,13 @@ def audit_city(inputs: CityInputs, *, today: dt.date | None = None) -> Audit:
     table = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
     flags = pd.concat([f for f in (extent_flags, density_flags) if len(f)] or [_no_flags()],
                       ignore_index=True)  # fmt: skip
-    audit = Audit(table, flags[list(FLAG_COLUMNS)], inputs.duplicates)
+    from lifecircle.assess.chains import chain_brands_found, chain_settings
+
+    from lifecircle.taxonomy import UNCLASSIFIED
+
+    with_type = inputs.outlets.loc[inputs.outlets["category"].astype(str) != UNCLASSIFIED]
+    brands = chain_brands_found(with_type, chain_settings(inputs.spec.chains))
+    audit = Audit(table, flags[list(FLAG_COLUMNS)], inputs.duplicates, brands)
     c = audit.counts()
     log.info("data audit: %d ok, %d warn, %d fail", c[_OK], c[_WARN], c[_FAIL])
     return audit

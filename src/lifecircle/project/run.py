@@ -202,7 +202,8 @@ class CityRun:
     ) -> list[Path]:
         """Write the outputs into ``out`` (created); arguments left ``None`` follow the spec.
 
-        Writes ``summary.json``, ``audit.csv``, ``duplicates.csv``, ``grades.csv``,
+        Writes ``summary.json``, ``audit.csv``, ``duplicates.csv``, ``brands.csv`` (chain
+        brands found, to confirm or reject in the city file), ``grades.csv``,
         ``evidence.csv``, ``kpis.csv``, ``blind_spots.csv``, ``evaluation.csv`` (服务"好不好" per
         circle × indicator) and ``evaluation_scores.csv`` (``satisfaction.csv`` with answers),
         ``circles.geojson``,
@@ -219,6 +220,7 @@ class CityRun:
         tables = {
             "audit.csv": self.audit.table,
             "duplicates.csv": self.audit.duplicates,
+            "brands.csv": self.audit.brands,
             "grades.csv": a.grades,
             "evidence.csv": a.evidence,
             "kpis.csv": a.kpis,
