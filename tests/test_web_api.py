@@ -709,3 +709,18 @@ def test_plain_nearest_queries_skip_the_framework_with_the_same_answer(client: A
     # the lean answer never went through the middleware stack (no gzip), the routed one did
     assert "content-encoding" not in lean.headers
     assert routed.headers.get("content-encoding") == "gzip"
+
+
+def test_regrading_reproduces_the_assessment(client: Api) -> None:
+    """Regrading the served city without changes gives the assessment's own grades and KPIs:
+    the same 一早 alternatives, audit flags (待核实) and district columns."""
+    import pandas as pd
+
+    city = client.city
+    again = city._regrade(city.assessment.satisfaction)
+    pd.testing.assert_frame_equal(
+        again.grades.reset_index(drop=True), city.assessment.grades.reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        again.kpis.reset_index(drop=True), city.assessment.kpis.reset_index(drop=True)
+    )

@@ -55,9 +55,17 @@ def _full_recomputation(city: City, added: gpd.GeoDataFrame) -> tuple[pd.DataFra
         category_names={c.code: c.name_zh for c in cat.categories},
         bands_min=a.snapshot["parameters"]["bands_min"], k=city.k, max_snap_m=city.max_snap_m,
     )  # fmt: skip
+    from lifecircle.assess.attributes import attribute_access, attribute_rows
+
+    params = a.snapshot["parameters"]
+    rows = attribute_rows(
+        a.network, outlets, a.residences, city.rulebook,
+        walk_speed=params["walk_speed_kmh"], bands_min=params["bands_min"],
+    )  # fmt: skip
     grades, evidence = grade_circles(
-        acc.table, a.residences, city.rulebook, cat, circles=a.circles, data_flags=a.data_flags
-    )
+        attribute_access(acc.table, rows), a.residences, city.rulebook, cat, circles=a.circles,
+        data_flags=a.data_flags,
+    )  # fmt: skip
     kpis = compute_kpis(
         access=acc.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas(),
         residences=a.residences, outlets=outlets, grades=grades, evidence=evidence,

@@ -606,7 +606,6 @@ def audit_city(inputs: CityInputs, *, today: dt.date | None = None) -> Audit:
     flags = pd.concat([f for f in (extent_flags, density_flags) if len(f)] or [_no_flags()],
                       ignore_index=True)  # fmt: skip
     from lifecircle.assess.chains import chain_brands_found, chain_settings
-
     from lifecircle.taxonomy import UNCLASSIFIED
 
     with_type = inputs.outlets.loc[inputs.outlets["category"].astype(str) != UNCLASSIFIED]

@@ -839,11 +839,25 @@ class City:
 
     def _regrade(self, satisfaction: pd.DataFrame | None) -> _Graded:
         from lifecircle.assess import blind_spots, grade_circles
+        from lifecircle.assess.attributes import attribute_access, attribute_rows
         from lifecircle.assess.pipeline import city_kpis, with_circle_districts
 
         res = self.residences
+        plain_outlets = self.outlets.drop(
+            columns=["edge", "offset_m", "access_m", "lon", "lat", "source"]
+        )
+        # the rulebook's must-have alternatives by outlet attribute (一早: 小吃店 with breakfast …)
+        params = self.assessment.snapshot.get("parameters", {})
+        rows = attribute_rows(
+            self.network,
+            plain_outlets,
+            res,
+            self.rulebook,
+            walk_speed=params.get("walk_speed_kmh", 4.2),
+            bands_min=self.bands_min,
+        )
         grades, evidence = grade_circles(
-            self.access,
+            attribute_access(self.access, rows),
             res,
             self.rulebook,
             self.catalogue,
@@ -857,7 +871,7 @@ class City:
         kpis = city_kpis(
             self.access.drop(columns=["knn_outlet_ids", "knn_m"], errors="ignore"),
             res,
-            self.outlets.drop(columns=["edge", "offset_m", "access_m", "lon", "lat", "source"]),
+            plain_outlets,
             grades,
             evidence,
             self.catalogue,
