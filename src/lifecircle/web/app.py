@@ -36,6 +36,12 @@ from lifecircle.web.deps import AppState, sync_city, sync_loop
 from lifecircle.web.docs import install_docs
 from lifecircle.web.errors import ERROR_RESPONSES, install_error_handlers
 from lifecircle.web.fastpath import NearestFastPath
+from lifecircle.web.hardening import (
+    BodyRefused,
+    checked_receive,
+    send_refusal,
+    with_security_headers,
+)
 from lifecircle.web.security import CookieSigner, hash_password
 
 __all__ = ["DEMO_USERS", "PlatformApp", "create_app", "load_cities", "start_up"]
@@ -130,8 +136,22 @@ class PlatformApp(FastAPI):
     stack (:mod:`lifecircle.web.fastpath`)."""
 
     nearest_fast_path: NearestFastPath | None = None
+    #: Body limits of :mod:`lifecircle.web.hardening` (JSON and forms; uploads).
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 10_000_000
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            # every response carries nosniff and a CSP; bodies are size-checked and JSON is
+            # checked strictly before anything parses them (lifecircle.web.hardening)
+            send = with_security_headers(send)
+            try:
+                receive = await checked_receive(
+                    scope, receive, max_body=self.max_body_bytes, max_upload=self.max_upload_bytes
+                )
+            except BodyRefused as refusal:
+                await send_refusal(send, refusal)
+                return
         fast = self.nearest_fast_path
         if fast is not None and await fast.answered(scope, send):
             return
@@ -184,6 +204,8 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
         openapi_url="/openapi.json",
     )
     app.state.lifecircle = state
+    app.max_body_bytes = settings.max_body_bytes
+    app.max_upload_bytes = settings.max_upload_bytes
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     # plain /api/nearest requests are answered before the framework's machinery

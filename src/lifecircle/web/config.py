@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         Search radius of ``/api/nearest`` in walking minutes.
     progress
         Show progress bars while a city's analysis is computed.
+    max_body_bytes
+        Largest request body accepted (JSON and forms), in bytes; larger ones get a 413 before
+        anything is parsed.
+    max_upload_bytes
+        Largest ``multipart/form-data`` body (uploads), in bytes.
     freeze_gc
         After start-up, move everything loaded into the garbage collector's permanent
         generation (``gc.freeze``): the analysis lives as long as the process, and scanning it
@@ -111,6 +116,8 @@ class Settings(BaseSettings):
     nearest_max_minutes: float = Field(default=30.0, gt=0, le=120)
     progress: bool = False
     freeze_gc: bool = True
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_upload_bytes: int = Field(default=10_000_000, ge=1_000)
 
     @field_validator("cities", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,6 +31,7 @@ __all__ = [
     "ServiceUnavailable",
     "install_error_handlers",
     "status_of",
+    "validation_items",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,83 @@ def error_response(error: LifecircleError) -> JSONResponse:
     return JSONResponse({"detail": str(error), "code": code}, status_code=status, headers=headers)
 
 
+#: Chinese text of the validation error types of pydantic (English: pydantic's own message).
+_VALIDATION_ZH: dict[str, str] = {
+    "missing": "必填项缺失",
+    "null_not_allowed": "此项不能为空值（null）",
+    "extra_forbidden": "不认识的字段",
+    "string_type": "应为文字",
+    "string_too_short": "不能为空或太短",
+    "string_too_long": "文字太长",
+    "string_pattern_mismatch": "格式不对",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_type": "应为是或否（true/false）",
+    "bool_parsing": "应为是或否（true/false）",
+    "greater_than": "数值太小",
+    "greater_than_equal": "数值太小",
+    "less_than": "数值太大",
+    "less_than_equal": "数值太大",
+    "literal_error": "不是允许的值",
+    "enum": "不是允许的值",
+    "union_tag_invalid": "不是允许的值",
+    "union_tag_not_found": "缺少类型字段",
+    "too_short": "项目太少",
+    "too_long": "项目太多",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "date_type": "应为日期",
+    "date_parsing": "应为日期（年-月-日）",
+    "date_from_datetime_parsing": "应为日期（年-月-日）",
+    "json_invalid": "不是有效的 JSON",
+    "value_error": "取值无效",
+}
+#: Longest ``loc`` element and message echoed back, and most problems listed, in a 422.
+_MAX_LOC_CHARS = 64
+_MAX_MSG_CHARS = 300
+_MAX_PROBLEMS = 50
+
+
+def _short(value: object, limit: int) -> str | int:
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validation_items(errors: Any) -> list[dict[str, Any]]:
+    """The problems of a request validation error, without the input (never echoed back).
+
+    Examples
+    --------
+    >>> items = validation_items(
+    ...     [{"loc": ("body", "name"), "msg": "Field required", "type": "missing", "input": "x" * 10**6}]
+    ... )
+    >>> items
+    [{'loc': ['body', 'name'], 'msg': 'Field required', 'msg_zh': 'name：必填项缺失', 'type': 'missing'}]
+    """
+    items = []
+    for error in list(errors)[:_MAX_PROBLEMS]:
+        loc = [_short(part, _MAX_LOC_CHARS) for part in error.get("loc", ())]
+        kind = str(error.get("type", "value_error"))
+        msg = str(_short(error.get("msg", ""), _MAX_MSG_CHARS))
+        zh = _VALIDATION_ZH.get(kind, "取值无效")
+        if kind == "value_error" and any("\u4e00" <= ch <= "\u9fff" for ch in msg):
+            # our own validators say it in Chinese first: "中文 / English"
+            zh = msg.removeprefix("Value error, ").split(" / ")[0]
+        where = ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+        items.append(
+            {"loc": loc, "msg": msg, "msg_zh": f"{where}：{zh}" if where else zh, "type": kind}
+        )
+    return items
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn lifecircle errors (and HTTP errors raised by the
     framework, e.g. an unreadable body) into JSON responses with a ``code``."""
@@ -171,6 +250,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(StarletteHTTPException, handle_http)
+
+    async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, RequestValidationError):  # pragma: no cover
+            raise exc
+        items = validation_items(exc.errors())
+        body = {
+            "detail": items,
+            "code": "invalid_input",
+            "message": "; ".join(i["msg"] for i in items[:5]),
+            "message_zh": "；".join(i["msg_zh"] for i in items[:5]),
+        }
+        return JSONResponse(body, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, handle_validation)
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, LifecircleError):  # pragma: no cover - registered for these only

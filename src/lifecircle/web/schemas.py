@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BoardPostIn",
@@ -46,6 +47,35 @@ __all__ = [
 ]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def not_null(value: object) -> object:
+    """A ``mode="before"`` field validator: refuse an explicit ``null`` (the field may be left
+    out instead)."""
+    if value is None:
+        raise PydanticCustomError(
+            "null_not_allowed",
+            "不能为空值（null）；不改此项就不要写它 / may not be null; leave the field out to keep it",
+        )
+    return value
+
+
+#: Fields of :class:`OutletUpdateIn` that may be left out but not set to ``null``.
+_NOT_NULL_UPDATE = ("name", "category", "lon", "lat", "services", "active")
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document the fields of :data:`_NOT_NULL_UPDATE` without ``null`` in their JSON schema."""
+    for name in _NOT_NULL_UPDATE:
+        prop = schema.get("properties", {}).get(name, {})
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
 
 Lon = Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="Longitude, WGS-84")
 Lat = Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="Latitude, WGS-84")
@@ -316,9 +346,13 @@ class OutletIn(BaseModel):
 
 
 class OutletUpdateIn(BaseModel):
-    """Changes to a merchant's approved outlet (fields left out stay as they are)."""
+    """Changes to a merchant's approved outlet (fields left out stay as they are).
 
-    model_config = _IN
+    ``opening_hours`` and ``brand`` may be ``null`` (cleared); the other fields may be left out
+    but not set to ``null``.
+    """
+
+    model_config = ConfigDict(**_IN, json_schema_extra=lambda schema, _: _not_nullable(schema))
     name: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=64)
     lon: float | None = Field(default=None, ge=-180.0, le=180.0, allow_inf_nan=False)
@@ -327,6 +361,8 @@ class OutletUpdateIn(BaseModel):
     services: list[str] | None = Field(default=None, max_length=30)
     brand: str | None = Field(default=None, max_length=200)
     active: bool | None = Field(default=None, description="false withdraws the outlet")
+
+    _no_null = field_validator(*_NOT_NULL_UPDATE, mode="before")(not_null)
 
 
 class SubmissionOut(BaseModel):
