@@ -314,6 +314,13 @@
     });
     return el;
   };
+  /* Content of a map tooltip or popup: a text node in a span, never HTML (Leaflet puts a string
+   * into innerHTML; outlet names, needs and scenario ids are written by users). */
+  LC.tipText = function (text) {
+    var span = document.createElement("span");
+    span.textContent = text === undefined || text === null ? "" : String(text);
+    return span;
+  };
   LC.services = function (value) {
     if (!value) return [];
     if (Array.isArray(value)) return value;

@@ -138,7 +138,7 @@
         var p = f.properties || {};
         var id = p.circle_id || f.id;
         var grade = p.grade || gradeOf(id) || "";
-        lyr.bindTooltip((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade));
+        lyr.bindTooltip(LC.tipText((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade)));
         lyr.on("click", function () {
           if (scen.picking) return;  /* the map's own click handler places the point */
           window.location.assign("/survey/" + encodeURIComponent(id));
@@ -213,7 +213,7 @@
             var p = f.properties || {};
             var text = p.name || p.residence_name || "";
             if (p.distance_m !== undefined) text += (text ? " · " : "") + LC.fmtDistance(p.distance_m);
-            if (text) lyr.bindTooltip(text);
+            if (text) lyr.bindTooltip(LC.tipText(text));
           }
         }).addTo(state.layers.blind);
       }
@@ -444,10 +444,10 @@
       if (ch.op === "close_edge" && ch.line) {
         L.polyline(ch.line.map(function (p) { return [p[1], p[0]]; }),
           { color: "#c62828", weight: 7, opacity: 0.85, dashArray: "8 6", className: "scen-closed" })
-          .bindTooltip(text).addTo(layer);
+          .bindTooltip(LC.tipText(text)).addTo(layer);
       } else if ((ch.op === "add_outlet" || ch.op === "move_outlet") && isFinite(ch.lat) && isFinite(ch.lon)) {
         L.circleMarker([ch.lat, ch.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 0.95, className: "scen-outlet" })
-          .bindTooltip(text).addTo(layer);
+          .bindTooltip(LC.tipText(text)).addTo(layer);
       }
     });
   }

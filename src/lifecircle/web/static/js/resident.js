@@ -97,7 +97,7 @@
         fillOpacity: 0.95,
         className: "lc-outlet lc-outlet-" + cls
       });
-      marker.bindTooltip(p.name || LC.catName(p.category, p.category_zh), { direction: "top", offset: [0, -4] });
+      marker.bindTooltip(LC.tipText(p.name || LC.catName(p.category, p.category_zh)), { direction: "top", offset: [0, -4] });
       marker.on("click", function (ev) {
         L.DomEvent.stopPropagation(ev);
         showDetails(outletId(f), f);
@@ -153,7 +153,7 @@
     layers.origin.clearLayers();
     L.circleMarker([lat, lon], {
       radius: 9, color: "#ffffff", weight: 3, fillColor: "#d32f2f", fillOpacity: 1, className: "lc-origin"
-    }).addTo(layers.origin).bindTooltip(LC.t("res.origin"));
+    }).addTo(layers.origin).bindTooltip(LC.tipText(LC.t("res.origin")));
     var sheet = $("nearest");
     sheet.dataset.originLon = lon.toFixed(6);
     sheet.dataset.originLat = lat.toFixed(6);
@@ -264,7 +264,7 @@
       if (end) {
         L.circleMarker([end[1], end[0]], {
           radius: 8, color: "#0d47a1", weight: 3, fillColor: "#ffffff", fillOpacity: 1, className: "lc-dest"
-        }).addTo(layers.routes).bindTooltip(chosen.name || "");
+        }).addTo(layers.routes).bindTooltip(LC.tipText(chosen.name || ""));
       }
       if (openDetails) {
         var bounds = route.getBounds();
