@@ -311,7 +311,11 @@ class UserIn(BaseModel):
 
     model_config = _IN
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(
+        min_length=12,
+        max_length=256,
+        description="At least 12 characters and not a common password (lifecircle.web.passwords)",
+    )
     role: Literal["admin", "planner", "merchant"]
     display_name: str | None = Field(default=None, max_length=128)
 

@@ -8,10 +8,12 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from lifecircle.store.models import User
-from lifecircle.web.deps import AdminUser, DbSession
+from lifecircle.web.deps import AdminUser, ClientIP, DbSession
 from lifecircle.web.errors import ERROR_RESPONSES, ConflictError
+from lifecircle.web.passwords import check_password
 from lifecircle.web.schemas import UserIn, UserOut
 from lifecircle.web.security import hash_password
+from lifecircle.web.throttle import audit
 
 __all__ = ["router"]
 
@@ -40,10 +42,12 @@ def users(principal: AdminUser, db: DbSession) -> list[dict[str, Any]]:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, principal: AdminUser, db: DbSession) -> dict[str, Any]:
-    """Create an account (planner, merchant or admin)."""
+def create_user(body: UserIn, principal: AdminUser, db: DbSession, ip: ClientIP) -> dict[str, Any]:
+    """Create an account (planner, merchant or admin); the password must pass the policy
+    (at least 12 characters, not a common password)."""
+    check_password(body.password, body.username)
     if db.execute(select(User.id).where(User.username == body.username)).first():
-        raise ConflictError(f"the user name {body.username!r} is taken")
+        raise ConflictError(f"用户名 {body.username!r} 已被占用 / the user name is taken")
     user = User(
         username=body.username,
         password_hash=hash_password(body.password),
@@ -52,5 +56,7 @@ def create_user(body: UserIn, principal: AdminUser, db: DbSession) -> dict[str, 
         active=True,
     )
     db.add(user)
+    audit(db, "user_created", username=user.username, actor_id=principal.user_id, ip=ip,
+          detail={"role": user.role})  # fmt: skip
     db.commit()
     return _out(user)
