@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -597,6 +598,14 @@ def test_dashboard(client: Api) -> None:
         html = c.get("/api/reports/report.html")
         assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
         assert "img/" in html.text and c.get("/api/reports/img/nope.png").status_code == 404
+        # its CSP lets it use its inline styles, maps and the CJK font beside it, and no script
+        csp = html.headers["content-security-policy"]
+        assert "style-src 'unsafe-inline'" in csp and "font-src 'self'" in csp
+        assert "script-src" not in csp and html.headers["x-content-type-options"] == "nosniff"
+        font = re.search(r'src: url\("([^"]+\.ttf)"\)', html.text)
+        assert font is not None, "report.html declares no @font-face"
+        r = c.get(f"/api/reports/{font.group(1)}")
+        assert r.status_code == 200 and len(r.content) > 100_000
         pdf = c.get("/api/reports/report.pdf")
         assert (
             pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]
