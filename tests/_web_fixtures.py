@@ -186,6 +186,8 @@ def make_api(
         "mode": "dev",
         "anonymous_writes_per_minute": 10_000,
         "logins_per_minute": 10_000,
+        "login_failures_per_account": 10_000,  # tests of the throttling set their own
+        "login_failures_per_ip": 10_000,
         "freeze_gc": False,  # many apps in one test process
     }
     options.update(settings)
