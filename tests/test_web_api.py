@@ -187,6 +187,8 @@ def test_outlet_detail(client: Api) -> None:
     assert r.status_code == 404 and r.json() == {
         "detail": "no outlet 'node/0' in Helsinki",
         "code": "not_found",
+        "message_zh": "没有找到",
+        "message_en": "no outlet 'node/0' in Helsinki",
     }
 
 

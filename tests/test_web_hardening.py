@@ -188,3 +188,30 @@ def test_the_413_reply_has_the_headers_too(client: Api) -> None:
     assert r.status_code == 413
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+# ------------------------------------------------------------------------------------------------
+# errors in Chinese, with English available
+# ------------------------------------------------------------------------------------------------
+
+
+def test_errors_carry_a_chinese_and_an_english_message(client: Api) -> None:
+    headers = client.login("merchant")
+    body = {"name": "远方药店", "category": "不存在的业态", "lon": 0.0, "lat": 0.0}
+    r = client.client.post("/api/merchant/outlets", json=body, headers=headers)
+    assert r.status_code == 422
+    out = r.json()
+    zh = {i["field"]: i["msg_zh"] for i in out["detail"]}
+    assert zh == {
+        "category": "「不存在的业态」不是业态目录中的类别",
+        "lon/lat": "位置在Helsinki的范围以外",
+    }
+    assert "is not a 业态 of the catalogue" in out["message"] and "的范围以外" in out["message_zh"]
+    assert all("请" in i["fix_zh"] and "请" not in i["fix"] for i in out["detail"])
+    client.logout()
+    r = client.client.post("/api/auth/login", json={"username": "planner", "password": "nope"})
+    assert r.status_code == 401 and r.json()["message_zh"] == "用户名或密码错误"
+    assert r.json()["message_en"] == "wrong user name or password"
+    r = client.client.get("/api/outlets/nope")
+    assert r.status_code == 404 and r.json()["message_zh"] == "没有找到"
+    assert r.json()["message_en"].startswith("no outlet")

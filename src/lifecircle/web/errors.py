@@ -30,6 +30,7 @@ __all__ = [
     "RateLimited",
     "ServiceUnavailable",
     "install_error_handlers",
+    "split_bilingual",
     "status_of",
     "validation_items",
 ]
@@ -97,6 +98,40 @@ _CODES = {
 }
 
 
+#: What each status means, in Chinese, for messages that exist in English only.
+_ZH_BY_STATUS = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限",
+    404: "没有找到",
+    405: "不支持此操作",
+    409: "与当前状态冲突",
+    413: "提交的内容太大",
+    422: "填写有误",
+    429: "操作太频繁，请稍后再试",
+    503: "服务正在准备，请稍后再试",
+}
+
+
+def split_bilingual(text: str) -> tuple[str | None, str]:
+    """``"中文 / English"`` → ``("中文", "English")``; English-only text → ``(None, text)``.
+
+    Examples
+    --------
+    >>> split_bilingual("店名不能为空 / the name is empty")
+    ('店名不能为空', 'the name is empty')
+    >>> split_bilingual("field 'x': no circle 'a / b'")
+    (None, "field 'x': no circle 'a / b'")
+    """
+    head, sep, tail = text.partition(" / ")
+    if sep and any("\u4e00" <= ch <= "\u9fff" for ch in head):
+        prefix, colon, zh = head.rpartition(": ")  # "field 'name': 中文" → the Chinese part
+        if colon and not any("\u4e00" <= ch <= "\u9fff" for ch in prefix):
+            return zh, (prefix + ": " + tail)
+        return head, tail
+    return None, text
+
+
 def status_of(error: BaseException) -> int:
     """The HTTP status of an error (500 for errors outside the table).
 
@@ -112,10 +147,13 @@ def status_of(error: BaseException) -> int:
 
 
 class ErrorOut(BaseModel):
-    """Body of an error response other than 422."""
+    """Body of an error response other than 422: ``detail`` as raised, and the message in
+    Chinese (``message_zh``, a general one when the error has none) and English."""
 
     detail: str
     code: str
+    message_zh: str | None = None
+    message_en: str | None = None
 
 
 #: OpenAPI ``responses`` entries for the error statuses.
@@ -131,12 +169,16 @@ def _problem_item(problem: Problem) -> dict[str, Any]:
         loc.append(problem.row)
     if problem.field is not None:
         loc.append(problem.field)
+    zh, en = split_bilingual(problem.message)
+    fix_zh, fix_en = split_bilingual(problem.fix or "")
     return {
         "loc": loc or ["body"],
-        "msg": str(problem),
+        "msg": str(problem).replace(problem.message, en).replace(problem.fix or "\0", fix_en),
+        "msg_zh": zh or f"{_field_zh([problem.field or '输入'])}：{_ZH_BY_STATUS[422]}",
         "type": "input_error",
         "field": problem.field,
-        "fix": problem.fix,
+        "fix": fix_en or None,
+        "fix_zh": fix_zh,
     }
 
 
@@ -144,9 +186,12 @@ def error_response(error: LifecircleError) -> JSONResponse:
     """The JSON response of a lifecircle error."""
     status = status_of(error)
     if isinstance(error, InputError):
+        items = [_problem_item(p) for p in error.problems]
         body: dict[str, Any] = {
-            "detail": [_problem_item(p) for p in error.problems],
-            "message": str(error),
+            "detail": items,
+            "code": "invalid_input",
+            "message": "; ".join(i["msg"] for i in items) or str(error),
+            "message_zh": "；".join(i["msg_zh"] for i in items) or _ZH_BY_STATUS[422],
         }
         return JSONResponse(body, status_code=422)
     code = getattr(error, "code", None) or _CODES.get(status, "error")
@@ -155,7 +200,17 @@ def error_response(error: LifecircleError) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after_s)
     if isinstance(error, AuthenticationRequired):
         headers["WWW-Authenticate"] = 'Cookie realm="lifecircle"'
-    return JSONResponse({"detail": str(error), "code": code}, status_code=status, headers=headers)
+    return JSONResponse(_error_body(str(error), code, status), status_code=status, headers=headers)
+
+
+def _error_body(text: str, code: str, status: int) -> dict[str, Any]:
+    zh, en = split_bilingual(text)
+    return {
+        "detail": text,
+        "code": code,
+        "message_zh": zh or _ZH_BY_STATUS.get(status, "服务器出错，请稍后再试"),
+        "message_en": en,
+    }
 
 
 #: Chinese text of the validation error types of pydantic (English: pydantic's own message).
@@ -195,6 +250,39 @@ _VALIDATION_ZH: dict[str, str] = {
     "json_invalid": "不是有效的 JSON",
     "value_error": "取值无效",
 }
+#: Field names as residents read them (Chinese), for the Chinese messages.
+_FIELD_ZH: dict[str, str] = {
+    "text": "内容",
+    "name": "名称",
+    "category": "业态",
+    "lon": "经度",
+    "lat": "纬度",
+    "lon/lat": "位置",
+    "circle_id": "生活圈",
+    "answers": "回答",
+    "opening_hours": "营业时间",
+    "services": "服务",
+    "brand": "品牌",
+    "username": "用户名",
+    "password": "密码",
+    "display_name": "显示名称",
+    "phone": "电话",
+    "licence_no": "营业执照号",
+    "title": "标题",
+    "body": "正文",
+    "reason": "理由",
+    "valid_until": "有效期",
+    "coupon": "优惠券",
+    "description": "说明",
+    "role": "角色",
+}
+
+
+def _field_zh(parts: Any) -> str:
+    names = [str(p) for p in parts if p not in ("body", "query", "path")]
+    return ".".join(_FIELD_ZH.get(n, n) for n in names)
+
+
 #: Longest ``loc`` element and message echoed back, and most problems listed, in a 422.
 _MAX_LOC_CHARS = 64
 _MAX_MSG_CHARS = 300
@@ -217,7 +305,7 @@ def validation_items(errors: Any) -> list[dict[str, Any]]:
     ...     [{"loc": ("body", "name"), "msg": "Field required", "type": "missing", "input": "x" * 10**6}]
     ... )
     >>> items
-    [{'loc': ['body', 'name'], 'msg': 'Field required', 'msg_zh': 'name：必填项缺失', 'type': 'missing'}]
+    [{'loc': ['body', 'name'], 'msg': 'Field required', 'msg_zh': '名称：必填项缺失', 'type': 'missing'}]
     """
     items = []
     for error in list(errors)[:_MAX_PROBLEMS]:
@@ -228,7 +316,7 @@ def validation_items(errors: Any) -> list[dict[str, Any]]:
         if kind == "value_error" and any("\u4e00" <= ch <= "\u9fff" for ch in msg):
             # our own validators say it in Chinese first: "中文 / English"
             zh = msg.removeprefix("Value error, ").split(" / ")[0]
-        where = ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+        where = _field_zh(loc)
         items.append(
             {"loc": loc, "msg": msg, "msg_zh": f"{where}：{zh}" if where else zh, "type": kind}
         )
@@ -244,7 +332,7 @@ def install_error_handlers(app: FastAPI) -> None:
             raise exc
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(
-            {"detail": str(exc.detail), "code": code},
+            _error_body(str(exc.detail), code, exc.status_code),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -59,7 +59,7 @@ class BodyRefused(Exception):
     def body(self) -> bytes:
         """The JSON error body (the same shape as the app's other errors)."""
         data = {"detail": f"{self.zh} / {self.en}", "code": self.code, "zh": self.zh,
-                "en": self.en}  # fmt: skip
+                "en": self.en, "message_zh": self.zh, "message_en": self.en}  # fmt: skip
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 

@@ -78,7 +78,7 @@ def answer_survey(
         q = s.question(key)
         if q is None:
             found.add(
-                f"{key!r} is not a question of this survey",
+                f"「{key}」不是本问卷的问题 / {key!r} is not a question of this survey",
                 field=key,
                 fix="use the question ids of GET /api/survey/{circle_id}",
             )
@@ -117,22 +117,25 @@ def submit_need(
         category = city.catalogue.resolve(body.category)
         if category is None:
             found.add(
+                f"「{body.category}」不是业态目录中的类别 / "
                 f"{body.category!r} is not a 业态 of the catalogue",
                 field="category",
                 fix="use a code or name from /api/categories, or leave it out",
             )
     if (body.lon is None) != (body.lat is None):
-        found.add("give both lon and lat, or neither", field="lon/lat", fix="send both")
+        found.add("经度和纬度要同时给出 / give both lon and lat, or neither", field="lon/lat",
+                  fix="send both")  # fmt: skip
     elif body.lon is not None and body.lat is not None and not city.in_area(body.lon, body.lat):
         found.add(
-            f"the point ({body.lon}, {body.lat}) lies outside {city.name}",
+            f"位置在{city.name}的范围以外 / the point ({body.lon}, {body.lat}) lies outside "
+            f"{city.name}",
             field="lon/lat",
             fix="pick a point on this city's map",
         )
     circle_id = body.circle_id or None
     if circle_id is not None and circle_id not in set(city.circle_ids()):
         found.add(
-            f"no circle {circle_id!r} in {city.name}",
+            f"{city.name}没有生活圈「{circle_id}」 / no circle {circle_id!r} in {city.name}",
             field="circle_id",
             fix="use a circle_id of /api/circles or leave it out",
         )

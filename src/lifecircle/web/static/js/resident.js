@@ -117,7 +117,7 @@
     list.innerHTML = "";
     var title = $("listing-title");
     var label = state.q ? LC.t("res.search_results", { q: state.q })
-      : state.slogan ? state.slogan
+      : state.slogan ? LC.t("slogan." + state.slogan)
       : state.category ? LC.catName(state.category) : LC.t("res.in_view");
     title.textContent = label + " · " + LC.t("res.count", { n: Math.max(state.total || 0, features.length) });
     var rows = features.slice();
