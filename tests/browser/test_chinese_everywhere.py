@@ -70,3 +70,33 @@ def test_english_mode_translates_the_slogans_and_the_legend(
         "document.getElementById('listing-title').textContent.startsWith('Shop & breakfast')"
     )
     assert not js_errors, js_errors
+
+
+def test_the_html_report_loads_its_cjk_font_under_its_csp(
+    browser: Any, js_errors: PageErrors, live_server: str
+) -> None:
+    from _web import DESKTOP, PLANNER, login
+
+    from lifecircle.report._fonts import CJK_FONT_FAMILY_CSS
+
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")  # the CSP is enforced
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    try:
+        page.goto(live_server + "/login")
+        login(page, PLANNER)
+        page.wait_for_url(re.compile(r".*/planner.*"))
+        page.goto(live_server + "/api/reports/report.html", timeout=300_000)
+        loaded = page.evaluate(
+            "fam => document.fonts.load('16px \"' + fam + '\"', '生活圈').then(f => f.length)",
+            CJK_FONT_FAMILY_CSS,
+        )
+        assert loaded >= 1, "the CJK font of report.html did not load"
+        assert page.evaluate(
+            "fam => document.fonts.check('16px \"' + fam + '\"', '生活圈')", CJK_FONT_FAMILY_CSS
+        )
+        assert not blocked, blocked
+    finally:
+        context.close()
