@@ -998,3 +998,5 @@ def _serve(
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+# `lifecircle admin …`: accounts of the web platform (lifecircle.web.admin_cli)
+main.add_command(__import__("lifecircle.web.admin_cli", fromlist=["admin"]).admin)

@@ -44,7 +44,7 @@ from lifecircle.web.hardening import (
 )
 from lifecircle.web.security import CookieSigner, hash_password
 
-__all__ = ["DEMO_USERS", "PlatformApp", "create_app", "load_cities", "start_up"]
+__all__ = ["DEMO_USERS", "NO_ADMIN_HINT", "PlatformApp", "create_app", "load_cities", "start_up"]
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +113,33 @@ def _seed_users(state: AppState) -> None:
         db.commit()
 
 
+#: Logged when a production server starts without an administrator.
+NO_ADMIN_HINT = (
+    "no active administrator account yet: create one with `lifecircle admin create-user "
+    "--username NAME --role admin` (same LIFECIRCLE_DATABASE_URL / LIFECIRCLE_DATA_DIR as the "
+    "server), or set LIFECIRCLE_ADMIN_USERNAME and LIFECIRCLE_ADMIN_PASSWORD / 还没有管理员账户："
+    "请用 `lifecircle admin create-user --username 名称 --role admin` 创建"
+)
+
+
+def _hint_without_admin(state: AppState) -> None:
+    if state.settings.is_dev:
+        return
+    with state.sessions() as db:
+        found = db.execute(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)
+        ).first()
+    if found is None:
+        log.warning(NO_ADMIN_HINT)
+
+
 def start_up(state: AppState) -> None:
     """Migrate the database, create accounts, load the cities and apply approved outlets."""
     t0 = time.perf_counter()
     with setup_lock(state.engine):  # one server process at a time (uvicorn --workers N)
         migrate(state.engine)
         _seed_users(state)
+        _hint_without_admin(state)
     if state.cities is None:
         state.cities = load_cities(state.settings)
     for city in state.cities:

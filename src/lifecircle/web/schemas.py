@@ -25,6 +25,7 @@ __all__ = [
     "LineString",
     "LoginIn",
     "MeOut",
+    "MerchantRegistrationIn",
     "NearestOut",
     "NeedIn",
     "NeedOut",
@@ -32,6 +33,7 @@ __all__ = [
     "OutletFeatureCollection",
     "OutletIn",
     "OutletUpdateIn",
+    "PasswordResetIn",
     "ReceiptOut",
     "RejectIn",
     "ScenarioChangeIn",
@@ -44,6 +46,7 @@ __all__ = [
     "SurveyOut",
     "UserIn",
     "UserOut",
+    "UserUpdateIn",
 ]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -64,9 +67,9 @@ def not_null(value: object) -> object:
 _NOT_NULL_UPDATE = ("name", "category", "lon", "lat", "services", "active")
 
 
-def _not_nullable(schema: dict[str, Any]) -> None:
-    """Document the fields of :data:`_NOT_NULL_UPDATE` without ``null`` in their JSON schema."""
-    for name in _NOT_NULL_UPDATE:
+def _not_nullable(schema: dict[str, Any], names: tuple[str, ...] = _NOT_NULL_UPDATE) -> None:
+    """Document ``names`` (default: :data:`_NOT_NULL_UPDATE`) without ``null`` in a JSON schema."""
+    for name in names:
         prop = schema.get("properties", {}).get(name, {})
         options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
         if len(options) == 1:
@@ -306,18 +309,69 @@ class MeOut(BaseModel):
     csrf_token: str
 
 
+_USERNAME = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+_PASSWORD = Field(
+    min_length=12,
+    max_length=256,
+    description="At least 12 characters and not a common password (lifecircle.web.passwords)",
+)
+_PHONE = Field(min_length=5, max_length=32, pattern=r"^\+?[0-9][0-9 \-]{3,30}$", description="电话")
+_LICENCE = Field(
+    min_length=6,
+    max_length=64,
+    pattern=r"^[0-9A-Za-z\-]+$",
+    description="营业执照号 / 统一社会信用代码 (business licence number)",
+)
+_DISTRICTS = Field(
+    default=None,
+    max_length=50,
+    description="Districts (区/街道) or circle ids the account works in; empty or null: all",
+)
+
+
 class UserIn(BaseModel):
     """A new account (admin only)."""
 
     model_config = _IN
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(
-        min_length=12,
-        max_length=256,
-        description="At least 12 characters and not a common password (lifecircle.web.passwords)",
-    )
+    username: str = _USERNAME
+    password: str = _PASSWORD
     role: Literal["admin", "planner", "merchant"]
     display_name: str | None = Field(default=None, max_length=128)
+    phone: str | None = Field(default=None, max_length=32)
+    licence_no: str | None = Field(default=None, max_length=64)
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
+
+
+class UserUpdateIn(BaseModel):
+    """Changes to an account (admin only); fields left out stay as they are."""
+
+    model_config = ConfigDict(**_IN, json_schema_extra=lambda schema, _: _not_nullable(
+        schema, ("role", "active")))  # fmt: skip
+    role: Literal["admin", "planner", "merchant"] | None = None
+    active: bool | None = Field(default=None, description="false disables the account")
+    display_name: str | None = Field(default=None, max_length=128)
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
+
+    _no_null = field_validator("role", "active", mode="before")(not_null)
+
+
+class PasswordResetIn(BaseModel):
+    """A new password for an account (admin only); the account's sessions end."""
+
+    model_config = _IN
+    password: str = _PASSWORD
+
+
+class MerchantRegistrationIn(BaseModel):
+    """A merchant's own registration: the account waits for a planner's approval."""
+
+    model_config = _IN
+    username: str = _USERNAME
+    password: str = _PASSWORD
+    display_name: str = Field(min_length=1, max_length=128, description="Shop or company name")
+    phone: str = _PHONE
+    licence_no: str = _LICENCE
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
 
 
 class UserOut(BaseModel):
@@ -328,6 +382,10 @@ class UserOut(BaseModel):
     role: str
     display_name: str | None
     active: bool
+    pending: bool = Field(description="Registered by the merchant; waits for approval")
+    phone: str | None
+    licence_no: str | None
+    districts: list[str] | None
     created_at: datetime
 
 
