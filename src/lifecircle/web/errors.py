@@ -313,6 +313,11 @@ def validation_items(errors: Any) -> list[dict[str, Any]]:
         kind = str(error.get("type", "value_error"))
         msg = str(_short(error.get("msg", ""), _MAX_MSG_CHARS))
         zh = _VALIDATION_ZH.get(kind, "取值无效")
+        ctx = error.get("ctx") or {}
+        if kind == "string_too_short" and int(ctx.get("min_length", 0)) > 1:
+            zh = f"至少需要 {ctx['min_length']} 个字符"
+        elif kind == "string_too_long" and "max_length" in ctx:
+            zh = f"不能超过 {ctx['max_length']} 个字符"
         if kind == "value_error" and any("\u4e00" <= ch <= "\u9fff" for ch in msg):
             # our own validators say it in Chinese first: "中文 / English"
             zh = msg.removeprefix("Value error, ").split(" / ")[0]

@@ -14,6 +14,8 @@ map is drawn from the city's own street network).
 * ``/board`` — community board (社区公告栏: 零工, 优惠, 活动),
 * ``/survey/{circle_id}`` — satisfaction survey and 需求清单 of one circle,
 * ``/login`` — login of merchants, planners and administrators,
+* ``/register`` — merchants register themselves (approved by a planner),
+* ``/admin`` — accounts: registrations to approve, users to manage,
 * ``/static/{path}`` — the bundled assets (``/static/fonts/…`` maps to the report fonts).
 """
 
@@ -49,6 +51,8 @@ PAGES: Final[dict[str, tuple[str, str, str]]] = {
     "board": ("board.html", "社区公告栏", "Community board"),
     "survey": ("survey.html", "满意度调查", "Satisfaction survey"),
     "login": ("login.html", "登录", "Log in"),
+    "register": ("register.html", "商户注册", "Register your shop"),
+    "admin": ("admin.html", "账户管理", "Accounts"),
 }
 
 # Assets change only with the package version, so browsers may keep them for a day.
@@ -134,6 +138,18 @@ def survey_page(request: Request, circle_id: str) -> HTMLResponse:
 def login_page(request: Request) -> HTMLResponse:
     """Login form for merchants, planners and administrators."""
     return _page(request, "login")
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request) -> HTMLResponse:
+    """Merchant self-registration (the account waits for a planner's approval)."""
+    return _page(request, "register")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request) -> HTMLResponse:
+    """Accounts: pending registrations (planners, administrators) and every account (admins)."""
+    return _page(request, "admin")
 
 
 @router.get("/static/{path:path}")
