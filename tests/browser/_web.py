@@ -101,3 +101,22 @@ def login(page: Any, user: tuple[str, str]) -> None:
     page.fill("#username", user[0])
     page.fill("#password", user[1])
     page.click("#login-form button[type=submit]")
+
+
+def logged_in_page(
+    browser: Any,
+    errors: PageErrors,
+    url: str,
+    user: tuple[str, str],
+    shown: str,
+    viewport: dict[str, int] = DESKTOP,
+) -> Any:
+    """A fresh page at ``url`` (a page with the login form), logged in as ``user``, once the
+    element ``shown`` is visible and the page is ready."""
+    page = new_page(browser, viewport, errors)
+    page.goto(url)
+    page.wait_for_selector("#login-area:not([hidden])")
+    login(page, user)
+    page.wait_for_selector(f"{shown}:not([hidden])")
+    wait_ready(page)
+    return page

@@ -4,23 +4,23 @@ approves the account on /admin, the merchant logs in; an administrator disables 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _web import DESKTOP, PHONE, PLANNER, PageErrors, login, new_page, screenshot, wait_ready
+from _web import (
+    PHONE,
+    PLANNER,
+    PageErrors,
+    logged_in_page,
+    login,
+    new_page,
+    screenshot,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "早餐店 opens at 6:30"
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def test_merchant_registers_planner_approves_merchant_logs_in(
@@ -55,13 +55,8 @@ def test_merchant_registers_planner_approves_merchant_logs_in(
     status.wait_for()
     assert "等待规划师审核" in status.inner_text()
 
-    planner = new_page(browser, DESKTOP, js_errors)
+    planner = logged_in_page(browser, js_errors, live_server + "/admin", PLANNER, "#adm")
     pages.append(planner)
-    planner.goto(live_server + "/admin")
-    planner.wait_for_selector("#login-area:not([hidden])")
-    login(planner, PLANNER)
-    planner.wait_for_selector("#adm:not([hidden])")
-    wait_ready(planner)
     assert planner.is_hidden("#users-section")  # the account list is for administrators
     row = planner.locator(f"#pending-table tr[data-user='{username}']")
     assert "老王早点铺" in row.inner_text() and "91610102MA6U1234X5" in row.inner_text()
@@ -78,13 +73,9 @@ def test_merchant_registers_planner_approves_merchant_logs_in(
 def test_admin_disables_and_enables_an_account(
     live_server: str, browser: Any, js_errors: PageErrors, pages: list[Any]
 ) -> None:
-    page = new_page(browser, DESKTOP, js_errors)
+    admin = ("admin", "admin-demo")
+    page = logged_in_page(browser, js_errors, live_server + "/admin", admin, "#users-section")
     pages.append(page)
-    page.goto(live_server + "/admin")
-    page.wait_for_selector("#login-area:not([hidden])")
-    login(page, ("admin", "admin-demo"))
-    page.wait_for_selector("#users-section:not([hidden])")
-    wait_ready(page)
     row = page.locator("#users-table tr[data-user='merchant2']")
     assert row.locator(".adm-state").inner_text() == "启用"
     row.locator(".adm-toggle").click()

@@ -10,11 +10,10 @@ build their tooltips, popups and lists keeps the script from running; every tool
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _web import DESKTOP, MERCHANT, PLANNER, PageErrors, login, new_page, wait_ready
+from _web import DESKTOP, MERCHANT, PLANNER, PageErrors, logged_in_page, login, new_page, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +46,6 @@ def _open_every_tooltip(page: Any, selector: str) -> int:
 def _no_xss(page: Any) -> None:
     page.wait_for_timeout(500)  # the <img> error event comes after the image failed to load
     assert page.evaluate("window.__xss === undefined"), page.evaluate("window.__xss")
-
-
-@pytest.fixture
-def pages(browser: Any, js_errors: PageErrors) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for page in opened:
-        page.context.close()
 
 
 def test_html_in_every_user_field_is_shown_as_text(
@@ -103,13 +94,8 @@ def test_html_in_every_user_field_is_shown_as_text(
     _api(merchant, "POST", "/api/needs", {"text": _payload("need.text"), "lon": LON, "lat": LAT})
 
     # the planner approves, rejects with HTML and saves a scenario full of HTML
-    planner = new_page(browser, DESKTOP, js_errors)
+    planner = logged_in_page(browser, js_errors, live_server + "/planner", PLANNER, "#dash")
     pages.append(planner)
-    planner.goto(live_server + "/planner")
-    planner.wait_for_selector("#login-area:not([hidden])")
-    login(planner, PLANNER)
-    planner.wait_for_selector("#dash:not([hidden])")
-    wait_ready(planner)
     approved = _api(planner, "POST", f"/api/moderation/{outlet['id']}/approve")
     _api(planner, "POST", f"/api/moderation/{post['id']}/approve")
     _api(

@@ -36,18 +36,7 @@ def register_merchant(
 ) -> dict[str, Any]:
     """Register a merchant account (shop name, phone, licence number); it can log in once a
     planner has approved it."""
-    user = create_account(
-        db,
-        username=body.username,
-        password=body.password,
-        role="merchant",
-        display_name=body.display_name,
-        phone=body.phone,
-        licence_no=body.licence_no,
-        districts=body.districts or None,
-        active=False,
-        pending=True,
-    )
+    user = create_account(db, **body.model_dump(), role="merchant", active=False, pending=True)
     audit(db, "user_registered", username=user.username, ip=ip)
     db.commit()
     return user_out(user)
@@ -64,7 +53,9 @@ def pending(principal: PlannerUser, db: DbSession) -> list[dict[str, Any]]:
     return [user_out(u) for u in rows]
 
 
-def _pending_user(db: DbSession, user_id: int) -> User:
+def _decide(
+    user_id: int, principal: PlannerUser, db: DbSession, ip: str, *, approved: bool
+) -> dict[str, Any]:
     user = db.get(User, user_id)
     if user is None:
         raise NotFoundError(f"没有编号为 {user_id} 的账户 / no account {user_id}")
@@ -72,34 +63,27 @@ def _pending_user(db: DbSession, user_id: int) -> User:
         raise ConflictError(
             f"账户 {user.username!r} 不在待审核状态 / account {user.username!r} is not pending"
         )
-    return user
+    user.pending = False
+    user.active = approved
+    action = "user_approved" if approved else "user_rejected"
+    audit(db, action, username=user.username, actor_id=principal.user_id, ip=ip)
+    db.commit()
+    return user_out(user)
 
 
-@router.post(
-    "/{user_id}/approve",
-    response_model=UserOut,
-    responses={k: ERROR_RESPONSES[k] for k in (401, 403, 404, 409)},
-)
+_DECISION = {
+    "response_model": UserOut,
+    "responses": {k: ERROR_RESPONSES[k] for k in (401, 403, 404, 409)},
+}
+
+
+@router.post("/{user_id}/approve", **_DECISION)  # type: ignore[arg-type]
 def approve(user_id: UserId, principal: PlannerUser, db: DbSession, ip: ClientIP) -> dict[str, Any]:
     """Approve a registered merchant: the account can log in."""
-    user = _pending_user(db, user_id)
-    user.pending = False
-    user.active = True
-    audit(db, "user_approved", username=user.username, actor_id=principal.user_id, ip=ip)
-    db.commit()
-    return user_out(user)
+    return _decide(user_id, principal, db, ip, approved=True)
 
 
-@router.post(
-    "/{user_id}/reject",
-    response_model=UserOut,
-    responses={k: ERROR_RESPONSES[k] for k in (401, 403, 404, 409)},
-)
+@router.post("/{user_id}/reject", **_DECISION)  # type: ignore[arg-type]
 def reject(user_id: UserId, principal: PlannerUser, db: DbSession, ip: ClientIP) -> dict[str, Any]:
     """Reject a registration: the account stays disabled (an administrator may enable it)."""
-    user = _pending_user(db, user_id)
-    user.pending = False
-    user.active = False
-    audit(db, "user_rejected", username=user.username, actor_id=principal.user_id, ip=ip)
-    db.commit()
-    return user_out(user)
+    return _decide(user_id, principal, db, ip, approved=False)

@@ -53,6 +53,8 @@ def create_account(db: Session, *, username: str, password: str, role: str, **fi
     :class:`ConflictError` for a name that is taken.
     """
     check_password(password, username)
+    if "districts" in fields:
+        fields["districts"] = fields["districts"] or None  # empty: every district
     if db.execute(select(User.id).where(User.username == username)).first():
         raise ConflictError(f"用户名 {username!r} 已被占用 / the user name {username!r} is taken")
     user = User(username=username, password_hash=hash_password(password), role=role, **fields)
@@ -87,18 +89,7 @@ def users(principal: AdminUser, db: DbSession) -> list[dict[str, Any]]:
 def create_user(body: UserIn, principal: AdminUser, db: DbSession, ip: ClientIP) -> dict[str, Any]:
     """Create an account (planner, merchant or admin); the password must pass the policy
     (at least 12 characters, not a common password)."""
-    user = create_account(
-        db,
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        display_name=body.display_name,
-        phone=body.phone,
-        licence_no=body.licence_no,
-        districts=body.districts or None,
-        active=True,
-        pending=False,
-    )
+    user = create_account(db, **body.model_dump(), active=True, pending=False)
     audit(db, "user_created", username=user.username, actor_id=principal.user_id, ip=ip,
           detail={"role": user.role})  # fmt: skip
     db.commit()
