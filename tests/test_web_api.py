@@ -516,6 +516,7 @@ def test_survey_answers_feed_satisfaction(client: Api) -> None:
     assert any(q["overall"] for q in survey["questions"])
     assert c.get("/api/survey/NOPE").status_code == 404
     for answers in ({"overall": "满意"}, {"overall": 4, "breakfast": "不清楚"}, {"overall": 1}):
+        c.cookies.clear()  # three residents: three browsers (one answer per device)
         r = c.post(f"/api/survey/{cid}", json={"answers": answers})
         assert r.status_code == 201 and r.json()["status"] == "received"
     bad = c.post(f"/api/survey/{cid}", json={"answers": {"colour": 3, "overall": "很好"}})

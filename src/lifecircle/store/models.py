@@ -208,8 +208,17 @@ class SurveyResponse(Base):
     survey_version: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: SHA-256 of the answering browser's device token, the circle and the survey round: the
+    #: same browser answering the same circle's survey again gets the same value (nothing else
+    #: about the device is kept).
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: A repeated answer of one device: kept and counted apart, never in the satisfaction rate.
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
-    __table_args__ = (Index("ix_survey_responses_city_circle", "city", "circle_id"),)
+    __table_args__ = (
+        Index("ix_survey_responses_city_circle", "city", "circle_id"),
+        Index("ix_survey_responses_device", "device"),
+    )
 
 
 class Need(Base):

@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
         engine=engine,
         sessions=session_factory(engine),
         signer=CookieSigner(settings.signing_key()),
+        device_signer=CookieSigner(settings.signing_key(), salt="lifecircle-device"),
         cities=cities,
     )
 

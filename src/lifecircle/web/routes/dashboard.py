@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lifecircle.assess.model import GRADE_EN, GRADES, NOT_GRADED
 from lifecircle.assess.survey import read_responses, satisfaction_by_circle
-from lifecircle.store.models import Need
+from lifecircle.store.models import Need, SurveyResponse
 from lifecircle.web.city import City, _records
 from lifecircle.web.deps import AppStateDep, CurrentCity, DbSession, PlannerUser
 from lifecircle.web.errors import ERROR_RESPONSES, NotFoundError
@@ -142,10 +142,22 @@ def needs(
 
 @router.get("/dashboard/satisfaction", response_model=dict[str, Any])
 def satisfaction(city: CurrentCity, principal: PlannerUser, db: DbSession) -> dict[str, Any]:
-    """Satisfaction rate per circle and for the city (95 % Wilson interval) from the answers."""
+    """Satisfaction rate per circle and for the city (95 % Wilson interval) from the valid
+    answers; repeated answers of one device are counted apart (``duplicates``, by circle)."""
     g = _graded(city, db)
     rows = _records(g.satisfaction) if g.satisfaction is not None else []
-    return {"target": city.survey.target, "survey_version": city.survey.version, "rows": rows}
+    repeated = db.execute(
+        select(SurveyResponse.circle_id, func.count(SurveyResponse.id))
+        .where(SurveyResponse.city == city.key, SurveyResponse.duplicate.is_(True))
+        .group_by(SurveyResponse.circle_id)
+    ).all()
+    return {
+        "target": city.survey.target,
+        "survey_version": city.survey.version,
+        "rows": rows,
+        "duplicates": {str(circle): int(n) for circle, n in repeated},
+        "duplicates_total": sum(int(n) for _, n in repeated),
+    }
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,21 +6,28 @@ address, no name, no browser details; the time is kept to the hour and a point t
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy import select
 
 from lifecircle.assess.survey import read_responses
 from lifecircle.errors import Problems
 from lifecircle.store.models import Need, SurveyResponse
-from lifecircle.web.deps import AnonymousWrite, CurrentCity, DbSession
-from lifecircle.web.errors import ERROR_RESPONSES, NotFoundError
+from lifecircle.web.deps import AnonymousWrite, AppStateDep, CurrentCity, DbSession
+from lifecircle.web.errors import ERROR_RESPONSES, ConflictError, NotFoundError
 from lifecircle.web.routes._common import to_hour
 from lifecircle.web.schemas import NeedIn, ReceiptOut, SurveyAnswersIn, SurveyOut
 
-__all__ = ["router"]
+__all__ = ["DEVICE_COOKIE", "AlreadyAnswered", "router"]
+
+#: Cookie holding the signed device token of a resident's browser (survey answers).
+DEVICE_COOKIE = "lifecircle_device"
+_DEVICE_MAX_AGE_S = 400 * 24 * 3600
 
 router = APIRouter(tags=["resident voice"], responses={k: ERROR_RESPONSES[k] for k in (404, 503)})
 
@@ -60,16 +67,23 @@ def survey(circle_id: CircleId, city: CurrentCity) -> dict[str, Any]:
     "/survey/{circle_id}",
     response_model=ReceiptOut,
     status_code=201,
-    responses={429: ERROR_RESPONSES[429]},
+    responses={k: ERROR_RESPONSES[k] for k in (409, 429)},
 )
 def answer_survey(
     circle_id: CircleId,
     body: SurveyAnswersIn,
     city: CurrentCity,
     db: DbSession,
+    request: Request,
+    response: Response,
+    state: AppStateDep,
     _limit: AnonymousWrite,
 ) -> dict[str, Any]:
-    """Answer the survey (anonymous): ``{"answers": {"overall": "满意", "breakfast": 4}}``."""
+    """Answer the survey (anonymous): ``{"answers": {"overall": "满意", "breakfast": 4}}``.
+
+    One answer per browser, circle and survey round counts: the browser gets a signed device
+    token (cookie ``lifecircle_device``); a second answer from it is kept apart (never in the
+    satisfaction rate) and answered with a 409 ``already_answered``."""
     _known_circle(city, circle_id)
     s = city.survey
     found = Problems()
@@ -91,16 +105,55 @@ def answer_survey(
     answers = {
         qid: None if np.isnan(v) else int(v) for qid, v in zip(ids, values.tolist(), strict=True)
     }
+    token = state.device_signer.unsign(request.cookies.get(DEVICE_COOKIE) or "")
+    if token is None:
+        token = secrets.token_urlsafe(24)
+        response.set_cookie(
+            DEVICE_COOKIE,
+            state.device_signer.sign(token),
+            max_age=_DEVICE_MAX_AGE_S,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.use_secure_cookies(),
+            path="/",
+        )
+    device = hashlib.sha256(
+        "\0".join((token, city.key, circle_id, s.version)).encode("utf-8")
+    ).hexdigest()
+    repeated = db.execute(
+        select(SurveyResponse.id)
+        .where(
+            SurveyResponse.device == device,
+            SurveyResponse.city == city.key,
+            SurveyResponse.circle_id == circle_id,
+            SurveyResponse.survey_version == s.version,
+            SurveyResponse.duplicate.is_(False),
+        )
+        .limit(1)
+    ).first()
     row = SurveyResponse(
         city=city.key,
         circle_id=circle_id,
         survey_version=s.version,
         answers=answers,
         created_at=to_hour(),
+        device=device,
+        duplicate=repeated is not None,
     )
     db.add(row)
     db.commit()
+    if repeated is not None:
+        raise AlreadyAnswered(
+            "这台设备已经回答过本轮问卷，这次的回答不计入满意度 / this device has already "
+            "answered this round of the survey; this answer is kept apart and not counted"
+        )
     return {"id": row.id, "status": "received"}
+
+
+class AlreadyAnswered(ConflictError):
+    """A second survey answer of one device in one round (409 ``already_answered``)."""
+
+    code = "already_answered"
 
 
 @router.post(

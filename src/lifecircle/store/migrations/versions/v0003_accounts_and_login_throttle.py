@@ -1,4 +1,5 @@
-"""Accounts for real users: login throttling, audit log, merchant self-registration fields.
+"""Accounts for real users: login throttling, audit log, merchant self-registration fields;
+one survey answer per device (device key and duplicate flag of survey responses).
 
 Revision ID: 0003
 Revises: 0002
@@ -52,10 +53,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("licence_no", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("districts", sa.JSON(), nullable=True))
+    with op.batch_alter_table("survey_responses", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("device", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("duplicate", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.create_index("ix_survey_responses_device", ["device"], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("survey_responses", schema=None) as batch_op:
+        batch_op.drop_index("ix_survey_responses_device")
+        batch_op.drop_column("duplicate")
+        batch_op.drop_column("device")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("districts")
         batch_op.drop_column("licence_no")

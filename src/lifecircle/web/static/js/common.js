@@ -132,6 +132,7 @@
     if (status === 401) head = LC.t("err.401");
     else if (status === 403) head = LC.t("err.403");
     else if (status === 404) head = LC.t("err.404");
+    else if (status === 409) head = LC.t("err.409");
     else if (status === 413) head = LC.t("err.413");
     else if (status === 422 || status === 400) head = LC.t("err.422");
     else if (status === 429) head = LC.t("err.429");

@@ -232,8 +232,10 @@
     table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
       LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
       LC.el("th", { scope: "col", text: LC.t("pl.col_rate") }),
-      LC.el("th", { scope: "col", text: LC.t("pl.col_responses") })
+      LC.el("th", { scope: "col", text: LC.t("pl.col_responses") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_duplicates"), title: LC.t("pl.duplicates_title") })
     ])]));
+    var dupes = (data && data.duplicates) || {};
     var body = LC.el("tbody");
     list.forEach(function (s) {
       var rate = s.rate !== undefined ? s.rate : s.satisfaction_rate;
@@ -242,7 +244,8 @@
       body.appendChild(LC.el("tr", { class: s.below_target ? "below" : "" }, [
         LC.el("th", { scope: "row", text: name }),
         LC.el("td", { class: "num", text: rate === null || rate === undefined ? "—" : (rate * 100).toFixed(1) + "%" }),
-        LC.el("td", { class: "num", text: fmtValue(s.n_valid !== undefined ? s.n_valid : s.n) })
+        LC.el("td", { class: "num", text: fmtValue(s.n_valid !== undefined ? s.n_valid : s.n) }),
+        LC.el("td", { class: "num sat-duplicates", text: String(id === "city" ? (data.duplicates_total || 0) : (dupes[id] || 0)) })
       ]));
     });
     table.appendChild(body);

@@ -1,0 +1,63 @@
+"""One survey answer per device, circle and round (issue 16, item 4), on SQLite and PostgreSQL:
+a second answer of the same browser is refused (409), kept apart and shown as a duplicate, and
+the satisfaction rate uses the valid answers only."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from _web_fixtures import Api, backend_api_fixture
+from _web_fixtures import postgres_server as postgres_server
+from _web_fixtures import sample_city_base as sample_city_base
+from _web_fixtures import sample_data_dir as sample_data_dir
+from lifecircle.web.routes.voice import DEVICE_COOKIE
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from fastapi.testclient import TestClient
+
+api = backend_api_fixture("survey-once")
+
+
+@pytest.fixture
+def client(api: Api) -> Iterator[Api]:
+    api.logout()
+    api.client.cookies.clear()
+    yield api
+    api.client.cookies.clear()
+
+
+def _rate(api: Api, circle: str) -> tuple[float | None, int, int]:
+    api.login("planner")
+    data = api.client.get("/api/dashboard/satisfaction").json()
+    api.logout()
+    row = next((r for r in data["rows"] if str(r["circle_id"]) == circle), {})
+    return row.get("rate"), int(row.get("n_valid") or 0), int(data["duplicates"].get(circle, 0))
+
+
+def test_a_second_answer_from_the_same_device_is_refused_and_not_counted(client: Api) -> None:
+    c = client.client
+    cid = client.city.circle_ids()[0]
+    r = c.post(f"/api/survey/{cid}", json={"answers": {"overall": "满意"}})
+    assert r.status_code == 201, r.text
+    assert DEVICE_COOKIE in r.cookies or DEVICE_COOKIE in c.cookies
+    r = c.post(f"/api/survey/{cid}", json={"answers": {"overall": "不满意"}})
+    assert r.status_code == 409 and r.json()["code"] == "already_answered"
+    assert "已经回答过本轮问卷" in r.json()["message_zh"]
+    rate, n_valid, dupes = _rate(client, cid)
+    assert (rate, n_valid, dupes) == (1.0, 1, 1)  # the "不满意" is kept apart, not 50 %
+    # another circle's survey is a survey of its own
+    other = client.city.circle_ids()[1]
+    assert c.post(f"/api/survey/{other}", json={"answers": {"overall": 4}}).status_code == 201
+    # another browser (no device cookie) counts
+    with TestClient(client.app) as second:
+        r = second.post(f"/api/survey/{cid}", json={"answers": {"overall": "不满意"}})
+        assert r.status_code == 201
+    rate, n_valid, dupes = _rate(client, cid)
+    assert (rate, n_valid, dupes) == (0.5, 2, 1)
+    # a forged device cookie is a new device, not someone else's
+    c.cookies.set(DEVICE_COOKIE, "forged.token")
+    assert c.post(f"/api/survey/{cid}", json={"answers": {"overall": 5}}).status_code == 201
