@@ -61,3 +61,17 @@ def test_a_second_answer_from_the_same_device_is_refused_and_not_counted(client:
     # a forged device cookie is a new device, not someone else's
     c.cookies.set(DEVICE_COOKIE, "forged.token")
     assert c.post(f"/api/survey/{cid}", json={"answers": {"overall": 5}}).status_code == 201
+
+
+def test_the_circle_at_a_point_names_its_survey(client: Api) -> None:
+    city = client.city
+    cid = city.circle_ids()[0]
+    inside = city.circle_at(24.945, 60.17)
+    r = client.client.get("/api/circles/at", params={"lon": 24.945, "lat": 60.17}).json()
+    assert r["circle_id"] == inside and cid
+    if inside is not None:
+        assert r["survey_url"] == f"/survey/{inside}" and r["name"] == city.circle_name(inside)
+    far = client.client.get("/api/circles/at", params={"lon": 0.0, "lat": 0.0}).json()
+    assert far == {"circle_id": None, "name": None, "survey_url": None}
+    r = client.client.get("/api/circles/at", params={"lon": "nan", "lat": 60.17})
+    assert r.status_code == 422

@@ -16,6 +16,7 @@ __all__ = [
     "BoardPostIn",
     "BoardPostOut",
     "CategoryOut",
+    "CircleAtOut",
     "CircleEvidenceOut",
     "CityOut",
     "Feature",
@@ -272,6 +273,14 @@ class CircleEvidenceOut(BaseModel):
     count_within_band_median: float | None
 
     model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class CircleAtOut(BaseModel):
+    """The circle at a point and its survey page."""
+
+    circle_id: str | None
+    name: str | None
+    survey_url: str | None = Field(description="The circle's satisfaction survey page")
 
 
 class KpiOut(BaseModel):

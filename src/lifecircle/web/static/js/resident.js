@@ -158,7 +158,20 @@
     sheet.dataset.originLon = lon.toFixed(6);
     sheet.dataset.originLat = lat.toFixed(6);
     if (state.walkArea) loadWalkArea();
+    showSurveyLink(lat, lon);
     return findNearest();
+  }
+
+  /* the survey of the circle the resident clicked in (满意度调查) */
+  function showSurveyLink(lat, lon) {
+    var line = $("survey-link-line");
+    line.hidden = true;
+    LC.get("/api/circles/at" + LC.query({ lon: lon.toFixed(6), lat: lat.toFixed(6) })).then(function (r) {
+      if (!r.ok || !r.data || !r.data.survey_url) return;
+      $("survey-link").setAttribute("href", r.data.survey_url);
+      $("survey-circle").textContent = r.data.name ? "（" + r.data.name + "）" : "";
+      line.hidden = false;
+    });
   }
 
   var nearestSeq = 0;
