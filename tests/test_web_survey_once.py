@@ -75,3 +75,35 @@ def test_the_circle_at_a_point_names_its_survey(client: Api) -> None:
     assert far == {"circle_id": None, "name": None, "survey_url": None}
     r = client.client.get("/api/circles/at", params={"lon": "nan", "lat": 60.17})
     assert r.status_code == 422
+
+
+def _svg_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules of a qrcode SvgPathImage (one ``Mx,yH..V..H..z`` square each)."""
+    import re
+
+    path = re.search(r' d="([^"]+)"', svg)
+    assert path is not None, svg[:200]
+    return {(int(x), int(y)) for x, y in re.findall(r"M(\d+),(\d+)H", path.group(1))}
+
+
+def test_the_survey_qr_code_and_poster_point_to_the_survey_page(client: Api) -> None:
+    import qrcode
+
+    cid = client.city.circle_ids()[0]
+    r = client.client.get(f"/api/survey/{cid}/qr.svg")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    url = r.headers["x-survey-url"]
+    assert url == f"http://testserver/survey/{cid}"
+    # the code's modules are those of the page's address (border of 4 modules)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(url)
+    code.make(fit=True)
+    want = {
+        (x + 4, y + 4) for y, row in enumerate(code.get_matrix()) for x, on in enumerate(row) if on
+    }
+    assert _svg_modules(r.text) == want
+    assert client.client.get("/api/survey/NOPE/qr.svg").status_code == 404
+    poster = client.client.get(f"/survey/{cid}/poster")
+    assert poster.status_code == 200
+    assert f'src="/api/survey/{cid}/qr.svg"' in poster.text and url in poster.text
+    assert client.city.circle_name(cid) in poster.text

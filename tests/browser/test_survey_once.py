@@ -51,3 +51,19 @@ def test_resident_answers_through_the_map_link_once(
     assert "status-error" in (status.get_attribute("class") or "")
     assert "已经回答过本轮问卷" in text and "409" not in text
     assert not js_errors, js_errors
+
+
+def test_the_printable_poster_shows_the_qr_code(live_server: str, browser: Any) -> None:
+    from _web import DESKTOP, http_json
+
+    cid = http_json(live_server + "/api/circles")["features"][0]["properties"]["circle_id"]
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")  # the CSP is enforced
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/survey/{cid}/poster")
+        page.wait_for_selector("body[data-ready='1']", state="attached")
+        page.wait_for_function("document.getElementById('poster-qr').naturalWidth > 0")
+        assert page.inner_text("h1") == "扫码参与满意度调查"
+        assert page.inner_text("#poster-url").endswith(f"/survey/{cid}")
+    finally:
+        context.close()

@@ -7,8 +7,10 @@ address, no name, no browser details; the time is kept to the hour and a point t
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ from lifecircle.web.errors import ERROR_RESPONSES, ConflictError, NotFoundError
 from lifecircle.web.routes._common import to_hour
 from lifecircle.web.schemas import NeedIn, ReceiptOut, SurveyAnswersIn, SurveyOut
 
-__all__ = ["DEVICE_COOKIE", "AlreadyAnswered", "router"]
+__all__ = ["DEVICE_COOKIE", "AlreadyAnswered", "router", "survey_qr_svg"]
 
 #: Cookie holding the signed device token of a resident's browser (survey answers).
 DEVICE_COOKIE = "lifecircle_device"
@@ -61,6 +63,46 @@ def survey(circle_id: CircleId, city: CurrentCity) -> dict[str, Any]:
         ],
         "target": s.target,
     }
+
+
+def survey_qr_svg(url: str) -> bytes:
+    """A QR code (SVG, dark modules as one path) of a survey page's address.
+
+    Examples
+    --------
+    >>> survey_qr_svg("https://example.org/survey/c1").startswith(b"<?xml")
+    True
+    """
+    import qrcode
+    import qrcode.image.svg
+
+    code = qrcode.QRCode(
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=10,
+        border=4,
+    )
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+@router.get(
+    "/survey/{circle_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, 404: ERROR_RESPONSES[404]},
+)
+def survey_qr(circle_id: CircleId, city: CurrentCity, request: Request) -> Response:
+    """QR code of the circle's survey page (for the 社区's poster, /survey/{circle_id}/poster)."""
+    _known_circle(city, circle_id)
+    url = f"{str(request.base_url).rstrip('/')}/survey/{quote(circle_id, safe='')}"
+    return Response(
+        survey_qr_svg(url),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=3600", "X-Survey-Url": url},
+    )
 
 
 @router.post(

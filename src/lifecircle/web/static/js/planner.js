@@ -186,7 +186,10 @@
         })]),
         LC.el("td", { class: "num", text: typeof g.households === "number" ? Math.round(g.households).toLocaleString() : "—" }),
         LC.el("td", { class: "small", text: missing || "" }),
-        LC.el("td", { class: "nowrap" }, [LC.el("a", { href: "/survey/" + encodeURIComponent(id), text: LC.t("pl.open_survey") })])
+        LC.el("td", { class: "nowrap" }, [
+          LC.el("a", { href: "/survey/" + encodeURIComponent(id), text: LC.t("pl.open_survey") }), " · ",
+          LC.el("a", { href: "/survey/" + encodeURIComponent(id) + "/poster", class: "poster-link", text: LC.t("pl.poster") })
+        ])
       ]));
     });
     table.appendChild(body);
