@@ -107,3 +107,35 @@ def test_the_survey_qr_code_and_poster_point_to_the_survey_page(client: Api) -> 
     assert poster.status_code == 200
     assert f'src="/api/survey/{cid}/qr.svg"' in poster.text and url in poster.text
     assert client.city.circle_name(cid) in poster.text
+
+
+def test_one_time_codes_count_once_each_on_any_device(client: Api) -> None:
+    import csv
+    import io
+
+    c = client.client
+    cid = client.city.circle_ids()[2]
+    body = {"count": 3}
+    assert c.post(f"/api/survey/{cid}/codes", json=body).status_code == 401
+    headers = client.login("planner")
+    r = c.post(f"/api/survey/{cid}/codes", json=body, headers=headers)
+    assert r.status_code == 201 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert len(rows) == 3 and len({row["code"] for row in rows}) == 3
+    assert rows[0]["survey_url"].endswith(f"/survey/{cid}?code={rows[0]['code']}")
+    assert c.post("/api/survey/NOPE/codes", json=body, headers=headers).status_code == 404
+    client.logout()
+    c.cookies.clear()
+    # one browser, three codes: three answers count; a used code is refused, a wrong one too
+    for row, value in zip(rows, ("满意", "满意", "不满意"), strict=True):
+        answer = {"answers": {"overall": value}, "code": row["code"].lower()}
+        assert c.post(f"/api/survey/{cid}", json=answer).status_code == 201
+    again = c.post(f"/api/survey/{cid}", json={"answers": {"overall": 5}, "code": rows[0]["code"]})
+    assert again.status_code == 409 and "已经用过" in again.json()["message_zh"]
+    wrong = c.post(f"/api/survey/{cid}", json={"answers": {"overall": 5}, "code": "ZZZZZ-ZZZZZ"})
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"] == "code"
+    other = client.city.circle_ids()[0]
+    r = c.post(f"/api/survey/{other}", json={"answers": {"overall": 5}, "code": rows[1]["code"]})
+    assert r.status_code == 422  # a code of another circle
+    rate, n_valid, dupes = _rate(client, cid)
+    assert n_valid == 3 and rate == pytest.approx(2 / 3) and dupes == 0

@@ -15,6 +15,8 @@ time:
   personal data; the time is kept to the hour;
 * ``scenarios`` — planners' saved what-if scenarios (规划方案): the changes and their computed
   before/after summary;
+* ``survey_codes`` — one-time codes of a circle's survey round (their hashes), handed out by
+  the 社区: one answer each;
 * ``login_throttle`` — failed logins per account and per client IP, with the time until which
   further tries are refused (exponential back-off shared by every server process);
 * ``audit_log`` — logins, lockouts and account changes: who, when, from which IP, what.
@@ -56,6 +58,7 @@ __all__ = [
     "OutletChange",
     "SavedScenario",
     "Submission",
+    "SurveyCode",
     "SurveyResponse",
     "User",
     "utcnow",
@@ -219,6 +222,20 @@ class SurveyResponse(Base):
         Index("ix_survey_responses_city_circle", "city", "circle_id"),
         Index("ix_survey_responses_device", "device"),
     )
+
+
+class SurveyCode(Base):
+    """A one-time code a 社区 hands out for one circle's survey round (only its hash is kept)."""
+
+    __tablename__ = "survey_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    circle_id: Mapped[str] = mapped_column(String(64))
+    survey_version: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Need(Base):

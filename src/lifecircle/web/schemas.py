@@ -44,6 +44,7 @@ __all__ = [
     "SloganOut",
     "SubmissionOut",
     "SurveyAnswersIn",
+    "SurveyCodesIn",
     "SurveyOut",
     "UserIn",
     "UserOut",
@@ -503,6 +504,20 @@ class SurveyAnswersIn(BaseModel):
 
     model_config = _IN
     answers: dict[str, int | str | None] = Field(min_length=1, max_length=50)
+    code: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9\-]+$",
+        description="A one-time code handed out by the 社区 (the answer counts once per code)",
+    )
+
+
+class SurveyCodesIn(BaseModel):
+    """How many one-time codes to make for a circle's current survey round."""
+
+    model_config = _IN
+    count: int = Field(ge=1, le=5000)
 
 
 class ReceiptOut(BaseModel):

@@ -6,6 +6,7 @@ address, no name, no browser details; the time is kept to the hour and a point t
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import secrets
@@ -15,15 +16,15 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lifecircle.assess.survey import read_responses
-from lifecircle.errors import Problems
-from lifecircle.store.models import Need, SurveyResponse
-from lifecircle.web.deps import AnonymousWrite, AppStateDep, CurrentCity, DbSession
+from lifecircle.errors import InputError, Problem, Problems
+from lifecircle.store.models import Need, SurveyCode, SurveyResponse, utcnow
+from lifecircle.web.deps import AnonymousWrite, AppStateDep, CurrentCity, DbSession, PlannerUser
 from lifecircle.web.errors import ERROR_RESPONSES, ConflictError, NotFoundError
 from lifecircle.web.routes._common import to_hour
-from lifecircle.web.schemas import NeedIn, ReceiptOut, SurveyAnswersIn, SurveyOut
+from lifecircle.web.schemas import NeedIn, ReceiptOut, SurveyAnswersIn, SurveyCodesIn, SurveyOut
 
 __all__ = ["DEVICE_COOKIE", "AlreadyAnswered", "router", "survey_qr_svg"]
 
@@ -147,6 +148,8 @@ def answer_survey(
     answers = {
         qid: None if np.isnan(v) else int(v) for qid, v in zip(ids, values.tolist(), strict=True)
     }
+    if body.code is not None:
+        return _answer_with_code(db, city.key, circle_id, s.version, body.code, answers)
     token = state.device_signer.unsign(request.cookies.get(DEVICE_COOKIE) or "")
     if token is None:
         token = secrets.token_urlsafe(24)
@@ -190,6 +193,95 @@ def answer_survey(
             "answered this round of the survey; this answer is kept apart and not counted"
         )
     return {"id": row.id, "status": "received"}
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode("utf-8")).hexdigest()
+
+
+def _answer_with_code(
+    db: DbSession, city: str, circle_id: str, version: str, code: str, answers: dict[str, Any]
+) -> dict[str, Any]:
+    """Store an answer made with a one-time code: it counts once per code, on any device."""
+    row = db.execute(
+        select(SurveyCode).where(
+            SurveyCode.code_hash == _code_hash(code),
+            SurveyCode.city == city,
+            SurveyCode.circle_id == circle_id,
+            SurveyCode.survey_version == version,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise InputError(
+            Problem(
+                "这个调查码不属于本生活圈的本轮问卷 / the code is not one of this circle's "
+                "survey round",
+                field="code",
+                fix="请核对社区发放的调查码 / check the code handed out by the community",
+            ),
+            "survey answers",
+        )
+    used = db.execute(
+        update(SurveyCode)
+        .where(SurveyCode.id == row.id, SurveyCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise AlreadyAnswered("这个调查码已经用过 / this code has already been used")
+    response = SurveyResponse(city=city, circle_id=circle_id, survey_version=version,
+                              answers=answers, created_at=to_hour(), device=None,
+                              duplicate=False)  # fmt: skip
+    db.add(response)
+    db.commit()
+    return {"id": response.id, "status": "received"}
+
+
+#: Letters and digits of the one-time codes (no 0/O, 1/I/L look-alikes).
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+@router.post(
+    "/survey/{circle_id}/codes",
+    response_class=Response,
+    status_code=201,
+    responses={
+        201: {"content": {"text/csv": {}}},
+        **{k: ERROR_RESPONSES[k] for k in (401, 403, 404)},
+    },
+)
+def make_survey_codes(
+    circle_id: CircleId,
+    body: SurveyCodesIn,
+    city: CurrentCity,
+    principal: PlannerUser,
+    db: DbSession,
+    request: Request,
+) -> Response:
+    """Make one-time codes for the circle's current survey round, for the 社区 to hand out:
+    a CSV (``circle_id, circle_name, survey_version, code, survey_url``).  Only the codes'
+    hashes are stored, so this CSV is the one copy."""
+    _known_circle(city, circle_id)
+    version = city.survey.version
+    base = f"{str(request.base_url).rstrip('/')}/survey/{quote(circle_id, safe='')}"
+    name = city.circle_name(circle_id) or ""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["circle_id", "circle_name", "survey_version", "code", "survey_url"])
+    for _ in range(body.count):
+        raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+        code = f"{raw[:5]}-{raw[5:]}"
+        db.add(SurveyCode(city=city.key, circle_id=circle_id, survey_version=version,
+                          code_hash=_code_hash(code)))  # fmt: skip
+        writer.writerow([circle_id, name, version, code, f"{base}?code={code}"])
+    db.commit()
+    filename = f"survey-codes-{quote(circle_id, safe='')}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),  # BOM: Excel opens the Chinese names right
+        status_code=201,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 class AlreadyAnswered(ConflictError):

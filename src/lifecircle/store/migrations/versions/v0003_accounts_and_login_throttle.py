@@ -1,5 +1,6 @@
 """Accounts for real users: login throttling, audit log, merchant self-registration fields;
-one survey answer per device (device key and duplicate flag of survey responses).
+one survey answer per device (device key and duplicate flag of survey responses) or per
+one-time code (survey_codes).
 
 Revision ID: 0003
 Revises: 0002
@@ -53,6 +54,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("licence_no", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("districts", sa.JSON(), nullable=True))
+    op.create_table(
+        "survey_codes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("city", sa.String(length=64), nullable=False),
+        sa.Column("circle_id", sa.String(length=64), nullable=False),
+        sa.Column("survey_version", sa.String(length=32), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("code_hash"),
+    )
     with op.batch_alter_table("survey_responses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("device", sa.String(length=64), nullable=True))
         batch_op.add_column(
@@ -67,6 +80,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_survey_responses_device")
         batch_op.drop_column("duplicate")
         batch_op.drop_column("device")
+    op.drop_table("survey_codes")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("districts")
         batch_op.drop_column("licence_no")
