@@ -212,3 +212,11 @@ def backend_api_fixture(prefix: str) -> Any:
         yield from make_api(request.param, tmp, request, sample_city_base)
 
     return api
+
+
+@pytest.fixture
+def client(api: Api) -> Iterator[Api]:
+    """The module's shared ``api`` with a logged-out client (no cookies) before and after."""
+    api.logout()
+    yield api
+    api.logout()

@@ -6,7 +6,6 @@ which hints at it when it starts without one."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from _web_fixtures import Api, backend_api_fixture, make_api
+from _web_fixtures import client as client
 from _web_fixtures import postgres_server as postgres_server
 from _web_fixtures import sample_city_base as sample_city_base
 from _web_fixtures import sample_data_dir as sample_data_dir
@@ -25,13 +25,6 @@ from lifecircle.web.city import City
 api = backend_api_fixture("accounts")
 STRONG_KEY = "kq2VtR8p0F3xWm9LbZc7Yh1Nd5Gs4Aj6Ue-a-random-secret"
 GOOD_PASSWORD = "早餐店 opens at 6:30"
-
-
-@pytest.fixture
-def client(api: Api) -> Iterator[Api]:
-    api.logout()
-    yield api
-    api.logout()
 
 
 def _register(api: Api, username: str, **extra: object) -> object:

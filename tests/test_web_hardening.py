@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from _web_fixtures import Api, backend_api_fixture
+from _web_fixtures import client as client
 from _web_fixtures import postgres_server as postgres_server
 from _web_fixtures import sample_city_base as sample_city_base
 from _web_fixtures import sample_data_dir as sample_data_dir
@@ -21,13 +21,6 @@ from _web_fixtures import sample_data_dir as sample_data_dir
 LON, LAT = 24.945, 60.17
 
 api = backend_api_fixture("hardening")
-
-
-@pytest.fixture
-def client(api: Api) -> Iterator[Api]:
-    api.logout()
-    yield api
-    api.logout()
 
 
 def _post_raw(api: Api, path: str, body: bytes, headers: dict[str, str] | None = None) -> object:

@@ -5,11 +5,11 @@ the satisfaction rate uses the valid answers only."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import pytest
 
 from _web_fixtures import Api, backend_api_fixture
+from _web_fixtures import client as client
 from _web_fixtures import postgres_server as postgres_server
 from _web_fixtures import sample_city_base as sample_city_base
 from _web_fixtures import sample_data_dir as sample_data_dir
@@ -20,14 +20,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 api = backend_api_fixture("survey-once")
-
-
-@pytest.fixture
-def client(api: Api) -> Iterator[Api]:
-    api.logout()
-    api.client.cookies.clear()
-    yield api
-    api.client.cookies.clear()
 
 
 def _rate(api: Api, circle: str) -> tuple[float | None, int, int]:
