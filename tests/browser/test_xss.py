@@ -3,8 +3,9 @@
 A merchant's outlet (name, brand, hours, services), a board post, a resident's need, a
 rejection reason and a planner's scenario (name, description, the ids and names of its
 outlets) all carry an ``<img onerror>`` payload that sets ``window.__xss``.  The pages are
-opened in Chromium with the CSP bypassed (:func:`_web.new_page`), so only the way the pages
-build their tooltips, popups and lists keeps the script from running; every tooltip is opened.
+opened in Chromium with the CSP bypassed (:func:`_web.new_page`), so that only the way the
+pages build their tooltips, popups and lists keeps the script from running, and again with the
+CSP enforced; every tooltip is opened.
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ def _no_xss(page: Any) -> None:
     assert page.evaluate("window.__xss === undefined"), page.evaluate("window.__xss")
 
 
+@pytest.mark.parametrize("bypass_csp", [True, False], ids=["csp-bypassed", "csp-enforced"])
 def test_html_in_every_user_field_is_shown_as_text(
-    live_server: str, browser: Any, js_errors: PageErrors, pages: list[Any]
+    live_server: str, browser: Any, js_errors: PageErrors, pages: list[Any], bypass_csp: bool
 ) -> None:
     tag = str(int(time.time() * 1000) % 10_000_000)
     # a merchant registers an outlet and posts on the board, everything with HTML in it
-    merchant = new_page(browser, DESKTOP, js_errors)
+    merchant = new_page(browser, DESKTOP, js_errors, bypass_csp=bypass_csp)
     pages.append(merchant)
     merchant.goto(live_server + "/merchant")
     merchant.wait_for_selector("#login-area:not([hidden])")
@@ -94,7 +96,9 @@ def test_html_in_every_user_field_is_shown_as_text(
     _api(merchant, "POST", "/api/needs", {"text": _payload("need.text"), "lon": LON, "lat": LAT})
 
     # the planner approves, rejects with HTML and saves a scenario full of HTML
-    planner = logged_in_page(browser, js_errors, live_server + "/planner", PLANNER, "#dash")
+    planner = logged_in_page(
+        browser, js_errors, live_server + "/planner", PLANNER, "#dash", bypass_csp=bypass_csp
+    )
     pages.append(planner)
     approved = _api(planner, "POST", f"/api/moderation/{outlet['id']}/approve")
     _api(planner, "POST", f"/api/moderation/{post['id']}/approve")
@@ -151,7 +155,7 @@ def test_html_in_every_user_field_is_shown_as_text(
     _no_xss(merchant)
 
     # the resident map: the outlet's tooltip, its details and a route to it
-    resident = new_page(browser, DESKTOP, js_errors)
+    resident = new_page(browser, DESKTOP, js_errors, bypass_csp=bypass_csp)
     pages.append(resident)
     resident.goto(live_server + "/")
     wait_ready(resident)
@@ -169,7 +173,7 @@ def test_html_in_every_user_field_is_shown_as_text(
 
     # the board and the survey page
     for path in ("/board", "/survey/" + str(approved.get("circle_id") or "x")):
-        page = new_page(browser, DESKTOP, js_errors)
+        page = new_page(browser, DESKTOP, js_errors, bypass_csp=bypass_csp)
         pages.append(page)
         page.goto(live_server + path)
         wait_ready(page)
