@@ -186,6 +186,8 @@ def make_api(
         "mode": "dev",
         "anonymous_writes_per_minute": 10_000,
         "logins_per_minute": 10_000,
+        "login_failures_per_account": 10_000,  # tests of the throttling set their own
+        "login_failures_per_ip": 10_000,
         "freeze_gc": False,  # many apps in one test process
     }
     options.update(settings)
@@ -210,3 +212,11 @@ def backend_api_fixture(prefix: str) -> Any:
         yield from make_api(request.param, tmp, request, sample_city_base)
 
     return api
+
+
+@pytest.fixture
+def client(api: Api) -> Iterator[Api]:
+    """The module's shared ``api`` with a logged-out client (no cookies) before and after."""
+    api.logout()
+    yield api
+    api.logout()

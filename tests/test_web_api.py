@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -186,6 +187,8 @@ def test_outlet_detail(client: Api) -> None:
     assert r.status_code == 404 and r.json() == {
         "detail": "no outlet 'node/0' in Helsinki",
         "code": "not_found",
+        "message_zh": "没有找到",
+        "message_en": "no outlet 'node/0' in Helsinki",
     }
 
 
@@ -513,6 +516,7 @@ def test_survey_answers_feed_satisfaction(client: Api) -> None:
     assert any(q["overall"] for q in survey["questions"])
     assert c.get("/api/survey/NOPE").status_code == 404
     for answers in ({"overall": "满意"}, {"overall": 4, "breakfast": "不清楚"}, {"overall": 1}):
+        c.cookies.clear()  # three residents: three browsers (one answer per device)
         r = c.post(f"/api/survey/{cid}", json={"answers": answers})
         assert r.status_code == 201 and r.json()["status"] == "received"
     bad = c.post(f"/api/survey/{cid}", json={"answers": {"colour": 3, "overall": "很好"}})
@@ -610,6 +614,14 @@ def test_dashboard(client: Api) -> None:
         html = c.get("/api/reports/report.html")
         assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
         assert "img/" in html.text and c.get("/api/reports/img/nope.png").status_code == 404
+        # its CSP lets it use its inline styles, maps and the CJK font beside it, and no script
+        csp = html.headers["content-security-policy"]
+        assert "style-src 'unsafe-inline'" in csp and "font-src 'self'" in csp
+        assert "script-src" not in csp and html.headers["x-content-type-options"] == "nosniff"
+        font = re.search(r'src: url\("([^"]+\.ttf)"\)', html.text)
+        assert font is not None, "report.html declares no @font-face"
+        r = c.get(f"/api/reports/{font.group(1)}")
+        assert r.status_code == 200 and len(r.content) > 100_000
         pdf = c.get("/api/reports/report.pdf")
         assert (
             pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]

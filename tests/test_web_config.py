@@ -15,7 +15,7 @@ from lifecircle.web.config import Settings
 from lifecircle.web.errors import STATUS_BY_ERROR, NotFoundError, status_of
 from lifecircle.web.security import CookieSigner, RateLimiter
 
-STRONG = "x" * 20 + "-a-long-random-secret-value"
+STRONG = "kq2VtR8p0F3xWm9LbZc7Yh1Nd5Gs4Aj6Ue-a-random-secret"
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -268,10 +268,10 @@ def test_only_planners_read_and_write(api: Api) -> None:
     # another planner may read it but not delete it; its author and administrators may
     headers = api.login("admin")
     r = c.post("/api/admin/users", headers=headers, json={
-        "username": "planner2", "password": "planner2-password", "role": "planner"})  # fmt: skip
+        "username": "planner2", "password": "second-planner-pw7", "role": "planner"})  # fmt: skip
     assert r.status_code == 201, r.text
     api.logout()
-    headers = api.login("planner2", "planner2-password")
+    headers = api.login("planner2", "second-planner-pw7")
     assert c.get(f"/api/scenarios/{sid}").status_code == 200
     r = c.delete(f"/api/scenarios/{sid}", headers=headers)
     assert r.status_code == 403 and r.json()["code"] == "not_owner"

@@ -1255,5 +1255,9 @@ from lifecircle.acquire.cli import register as _register_acquire  # noqa: E402
 
 _register_acquire(main)  # lifecircle fetch … / lifecircle template …
 
+from lifecircle.web.admin_cli import admin as _admin  # noqa: E402
+
+main.add_command(_admin)  # lifecircle admin …: accounts of the web platform
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -47,16 +47,18 @@ def new_page(
     errors: PageErrors,
     *,
     geolocation: tuple[float, float] | None = None,
+    bypass_csp: bool = True,
 ) -> Any:
     """A page in a fresh context (own cookies and storage) that records uncaught JS errors;
-    ``geolocation`` (lon, lat) grants the page that position."""
+    ``geolocation`` (lon, lat) grants the page that position; ``bypass_csp=False`` enforces
+    the pages' Content-Security-Policy."""
     options: dict[str, Any] = {
         "viewport": viewport,
         "locale": "zh-CN",
         "timezone_id": "Asia/Shanghai",
         # Playwright evaluates string predicates (wait_for_function) with eval, which the pages'
         # CSP (script-src 'self') forbids; the CSP header itself is tested in test_pages_static
-        "bypass_csp": True,
+        "bypass_csp": bypass_csp,
     }
     if geolocation is not None:
         options["geolocation"] = {"longitude": geolocation[0], "latitude": geolocation[1]}
@@ -101,3 +103,23 @@ def login(page: Any, user: tuple[str, str]) -> None:
     page.fill("#username", user[0])
     page.fill("#password", user[1])
     page.click("#login-form button[type=submit]")
+
+
+def logged_in_page(
+    browser: Any,
+    errors: PageErrors,
+    url: str,
+    user: tuple[str, str],
+    shown: str,
+    viewport: dict[str, int] = DESKTOP,
+    bypass_csp: bool = True,
+) -> Any:
+    """A fresh page at ``url`` (a page with the login form), logged in as ``user``, once the
+    element ``shown`` is visible and the page is ready."""
+    page = new_page(browser, viewport, errors, bypass_csp=bypass_csp)
+    page.goto(url)
+    page.wait_for_selector("#login-area:not([hidden])")
+    login(page, user)
+    page.wait_for_selector(f"{shown}:not([hidden])")
+    wait_ready(page)
+    return page

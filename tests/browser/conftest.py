@@ -99,6 +99,15 @@ def browser(live_server: str) -> Iterator[Any]:
 
 
 @pytest.fixture
+def pages() -> Iterator[list[Any]]:
+    """Pages a test opens (append them); their contexts are closed after the test."""
+    opened: list[Any] = []
+    yield opened
+    for page in opened:
+        page.context.close()
+
+
+@pytest.fixture
 def js_errors() -> PageErrors:
     """Collects uncaught JS errors; a test asserts it is empty."""
     return PageErrors()

@@ -35,3 +35,23 @@ def test_swagger_ui_renders_offline(live_server: str, browser: Any, js_errors: P
         assert not js_errors, js_errors
     finally:
         page.context.close()
+
+
+def test_swagger_ui_renders_under_its_csp(live_server: str, browser: Any) -> None:
+    context = browser.new_context(viewport=DESKTOP)  # the CSP is enforced, not bypassed
+    page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    try:
+        response = page.goto(live_server + "/docs")
+        assert response is not None
+        csp = response.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        page.wait_for_selector(".opblock", timeout=60_000)
+        page.locator(".opblock-summary").first.click()  # Swagger UI's scripts run
+        page.wait_for_selector(".opblock-body", timeout=30_000)
+        assert not violations, violations
+    finally:
+        context.close()

@@ -14,7 +14,12 @@ time:
   missing here" (需求清单) submissions.  Neither stores an IP address, a name or any other
   personal data; the time is kept to the hour;
 * ``scenarios`` — planners' saved what-if scenarios (规划方案): the changes and their computed
-  before/after summary.
+  before/after summary;
+* ``survey_codes`` — one-time codes of a circle's survey round (their hashes), handed out by
+  the 社区: one answer each;
+* ``login_throttle`` — failed logins per account and per client IP, with the time until which
+  further tries are refused (exponential back-off shared by every server process);
+* ``audit_log`` — logins, lockouts and account changes: who, when, from which IP, what.
 
 Every table that concerns a city carries its ``city`` key, so one database serves several
 cities.
@@ -37,19 +42,23 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ROLES",
     "SUBMISSION_KINDS",
     "SUBMISSION_STATUSES",
+    "AuditEntry",
     "AuthSession",
     "Base",
+    "LoginThrottle",
     "MerchantOutlet",
     "Need",
     "OutletChange",
     "SavedScenario",
     "Submission",
+    "SurveyCode",
     "SurveyResponse",
     "User",
     "utcnow",
@@ -86,6 +95,40 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: A merchant who registered themselves waits (inactive) for a planner's approval.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    licence_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Districts (区/街道) or circle ids the account works in; empty: all.
+    districts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account (``kind="user"``) or one client IP (``kind="ip"``)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditEntry(Base):
+    """One line of the audit log: a login, a lockout or an account change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AuthSession(Base):
@@ -168,8 +211,31 @@ class SurveyResponse(Base):
     survey_version: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: SHA-256 of the answering browser's device token, the circle and the survey round: the
+    #: same browser answering the same circle's survey again gets the same value (nothing else
+    #: about the device is kept).
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: A repeated answer of one device: kept and counted apart, never in the satisfaction rate.
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
-    __table_args__ = (Index("ix_survey_responses_city_circle", "city", "circle_id"),)
+    __table_args__ = (
+        Index("ix_survey_responses_city_circle", "city", "circle_id"),
+        Index("ix_survey_responses_device", "device"),
+    )
+
+
+class SurveyCode(Base):
+    """A one-time code a 社区 hands out for one circle's survey round (only its hash is kept)."""
+
+    __tablename__ = "survey_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    circle_id: Mapped[str] = mapped_column(String(64))
+    survey_version: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Need(Base):

@@ -36,9 +36,15 @@ from lifecircle.web.deps import AppState, sync_city, sync_loop
 from lifecircle.web.docs import install_docs
 from lifecircle.web.errors import ERROR_RESPONSES, install_error_handlers
 from lifecircle.web.fastpath import NearestFastPath
+from lifecircle.web.hardening import (
+    BodyRefused,
+    checked_receive,
+    send_refusal,
+    with_security_headers,
+)
 from lifecircle.web.security import CookieSigner, hash_password
 
-__all__ = ["DEMO_USERS", "PlatformApp", "create_app", "load_cities", "start_up"]
+__all__ = ["DEMO_USERS", "NO_ADMIN_HINT", "PlatformApp", "create_app", "load_cities", "start_up"]
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +113,33 @@ def _seed_users(state: AppState) -> None:
         db.commit()
 
 
+#: Logged when a production server starts without an administrator.
+NO_ADMIN_HINT = (
+    "no active administrator account yet: create one with `lifecircle admin create-user "
+    "--username NAME --role admin` (same LIFECIRCLE_DATABASE_URL / LIFECIRCLE_DATA_DIR as the "
+    "server), or set LIFECIRCLE_ADMIN_USERNAME and LIFECIRCLE_ADMIN_PASSWORD / 还没有管理员账户："
+    "请用 `lifecircle admin create-user --username 名称 --role admin` 创建"
+)
+
+
+def _hint_without_admin(state: AppState) -> None:
+    if state.settings.is_dev:
+        return
+    with state.sessions() as db:
+        found = db.execute(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)
+        ).first()
+    if found is None:
+        log.warning(NO_ADMIN_HINT)
+
+
 def start_up(state: AppState) -> None:
     """Migrate the database, create accounts, load the cities and apply approved outlets."""
     t0 = time.perf_counter()
     with setup_lock(state.engine):  # one server process at a time (uvicorn --workers N)
         migrate(state.engine)
         _seed_users(state)
+        _hint_without_admin(state)
     if state.cities is None:
         state.cities = load_cities(state.settings)
     for city in state.cities:
@@ -130,8 +157,22 @@ class PlatformApp(FastAPI):
     stack (:mod:`lifecircle.web.fastpath`)."""
 
     nearest_fast_path: NearestFastPath | None = None
+    #: Body limits of :mod:`lifecircle.web.hardening` (JSON and forms; uploads).
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 10_000_000
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            # every response carries nosniff and a CSP; bodies are size-checked and JSON is
+            # checked strictly before anything parses them (lifecircle.web.hardening)
+            send = with_security_headers(send)
+            try:
+                receive = await checked_receive(
+                    scope, receive, max_body=self.max_body_bytes, max_upload=self.max_upload_bytes
+                )
+            except BodyRefused as refusal:
+                await send_refusal(send, refusal)
+                return
         fast = self.nearest_fast_path
         if fast is not None and await fast.answered(scope, send):
             return
@@ -161,6 +202,7 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
         engine=engine,
         sessions=session_factory(engine),
         signer=CookieSigner(settings.signing_key()),
+        device_signer=CookieSigner(settings.signing_key(), salt="lifecircle-device"),
         cities=cities,
     )
 
@@ -184,6 +226,8 @@ def create_app(settings: Settings | None = None, *, cities: CityRegistry | None 
         openapi_url="/openapi.json",
     )
     app.state.lifecircle = state
+    app.max_body_bytes = settings.max_body_bytes
+    app.max_upload_bytes = settings.max_upload_bytes
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     # plain /api/nearest requests are answered before the framework's machinery

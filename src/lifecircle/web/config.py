@@ -17,10 +17,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from lifecircle.web.throttle import ThrottlePolicy
 
 __all__ = ["DEFAULT_SECRETS", "Settings", "default_data_dir"]
 
@@ -47,8 +50,9 @@ class Settings(BaseSettings):
     ----------
     mode
         ``dev`` (default: demo accounts, a generated secret key kept in the data directory,
-        cookies without ``Secure``) or ``production`` (a real ``secret_key`` of at least 32
-        characters is required; no demo accounts; ``Secure`` cookies).
+        cookies without ``Secure``) or ``production`` (a random ``secret_key`` of at least 32
+        characters is required, see :func:`lifecircle.web.passwords.secret_key_problem`; no
+        demo accounts; ``Secure`` cookies).
     secret_key
         Key that signs the session cookies.  Refused when empty or a well-known default outside
         ``dev`` mode.
@@ -72,7 +76,13 @@ class Settings(BaseSettings):
     anonymous_writes_per_minute
         Rate limit of anonymous writes (survey answers, needs) per client IP and minute.
     logins_per_minute
-        Rate limit of login attempts per client IP and minute.
+        Rate limit of login attempts per client IP and minute (in each process's memory).
+    login_failures_per_account, login_failures_per_ip
+        Failed logins allowed per account name and per client IP before further tries are
+        held back (in the database, shared by every process; :mod:`lifecircle.web.throttle`).
+    login_backoff_s, login_backoff_max_s
+        The first wait after the allowed failures; each further failure doubles it, up to the
+        maximum.
     demo_users
         Create the demo accounts (``admin``/``admin-demo``, ``planner``/``planner-demo``,
         ``merchant``/``merchant-demo``, ``merchant2``/``merchant2-demo``); default on in dev
@@ -85,6 +95,11 @@ class Settings(BaseSettings):
         Search radius of ``/api/nearest`` in walking minutes.
     progress
         Show progress bars while a city's analysis is computed.
+    max_body_bytes
+        Largest request body accepted (JSON and forms), in bytes; larger ones get a 413 before
+        anything is parsed.
+    max_upload_bytes
+        Largest ``multipart/form-data`` body (uploads), in bytes.
     freeze_gc
         After start-up, move everything loaded into the garbage collector's permanent
         generation (``gc.freeze``): the analysis lives as long as the process, and scanning it
@@ -104,6 +119,10 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     anonymous_writes_per_minute: int = Field(default=20, ge=1)
     logins_per_minute: int = Field(default=20, ge=1)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=20, ge=1)
+    login_backoff_s: float = Field(default=30.0, gt=0)
+    login_backoff_max_s: float = Field(default=3600.0, gt=0)
     demo_users: bool | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
@@ -111,6 +130,8 @@ class Settings(BaseSettings):
     nearest_max_minutes: float = Field(default=30.0, gt=0, le=120)
     progress: bool = False
     freeze_gc: bool = True
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_upload_bytes: int = Field(default=10_000_000, ge=1_000)
 
     @field_validator("cities", mode="before")
     @classmethod
@@ -134,23 +155,33 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         if self.mode != "dev":
+            from lifecircle.web.passwords import password_problems, secret_key_problem
+
             key = self.secret_key.get_secret_value()
-            if key.strip().lower() in DEFAULT_SECRETS or len(key) < _MIN_SECRET_LENGTH:
+            weak = (
+                "it is empty or a well-known default"
+                if key.strip().lower() in DEFAULT_SECRETS
+                else f"it is shorter than {_MIN_SECRET_LENGTH} characters"
+                if len(key) < _MIN_SECRET_LENGTH
+                else secret_key_problem(key)
+            )
+            if weak:
                 raise ValueError(
-                    "secret_key is empty, a well-known default or shorter than "
-                    f"{_MIN_SECRET_LENGTH} characters, which is refused in {self.mode} mode; "
-                    "set LIFECIRCLE_SECRET_KEY to a long random value, e.g. the output of "
+                    f"secret_key is refused in {self.mode} mode: {weak}; set "
+                    "LIFECIRCLE_SECRET_KEY to a long random value, e.g. the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
                 )
-            if self.admin_password is not None and (
-                self.admin_password.get_secret_value().strip().lower() in DEFAULT_SECRETS
-                or len(self.admin_password.get_secret_value()) < 12
-            ):
-                raise ValueError(
-                    "admin_password is a default or shorter than 12 characters, which is "
-                    f"refused in {self.mode} mode; set LIFECIRCLE_ADMIN_PASSWORD to a strong "
-                    "password"
+            if self.admin_password is not None:
+                problems = password_problems(
+                    self.admin_password.get_secret_value(), self.admin_username
                 )
+                if self.admin_password.get_secret_value().strip().lower() in DEFAULT_SECRETS:
+                    problems.append("a well-known default")
+                if problems:
+                    raise ValueError(
+                        f"admin_password is refused in {self.mode} mode ({'; '.join(problems)}); "
+                        "set LIFECIRCLE_ADMIN_PASSWORD to a strong password"
+                    )
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -158,6 +189,17 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         """True in development mode."""
         return self.mode == "dev"
+
+    def throttle_policy(self) -> ThrottlePolicy:
+        """The login throttling of these settings."""
+        from lifecircle.web.throttle import ThrottlePolicy
+
+        return ThrottlePolicy(
+            user_free=self.login_failures_per_account,
+            ip_free=self.login_failures_per_ip,
+            base_s=self.login_backoff_s,
+            max_s=max(self.login_backoff_max_s, self.login_backoff_s),
+        )
 
     def resolved_database_url(self) -> str:
         """The database URL (default: SQLite file in the data directory)."""

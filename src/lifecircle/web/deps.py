@@ -71,6 +71,8 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     signer: CookieSigner
+    #: Signs the device tokens of residents' browsers (one survey answer per device).
+    device_signer: CookieSigner
     limiter: RateLimiter = field(default_factory=RateLimiter)
     cities: CityRegistry | None = None
     sync_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -13,7 +13,10 @@ map is drawn from the city's own street network).
 * ``/planner`` — planner dashboard (规划看板),
 * ``/board`` — community board (社区公告栏: 零工, 优惠, 活动),
 * ``/survey/{circle_id}`` — satisfaction survey and 需求清单 of one circle,
+* ``/survey/{circle_id}/poster`` — a printable poster with the survey's QR code,
 * ``/login`` — login of merchants, planners and administrators,
+* ``/register`` — merchants register themselves (approved by a planner),
+* ``/admin`` — accounts: registrations to approve, users to manage,
 * ``/static/{path}`` — the bundled assets (``/static/fonts/…`` maps to the report fonts).
 """
 
@@ -23,7 +26,7 @@ import logging
 import mimetypes
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -49,6 +52,9 @@ PAGES: Final[dict[str, tuple[str, str, str]]] = {
     "board": ("board.html", "社区公告栏", "Community board"),
     "survey": ("survey.html", "满意度调查", "Satisfaction survey"),
     "login": ("login.html", "登录", "Log in"),
+    "register": ("register.html", "商户注册", "Register your shop"),
+    "admin": ("admin.html", "账户管理", "Accounts"),
+    "poster": ("poster.html", "满意度调查海报", "Survey poster"),
 }
 
 # Assets change only with the package version, so browsers may keep them for a day.
@@ -130,10 +136,34 @@ def survey_page(request: Request, circle_id: str) -> HTMLResponse:
     return _page(request, "survey", circle_id=circle_id)
 
 
+@router.get("/survey/{circle_id}/poster", response_class=HTMLResponse)
+def survey_poster(request: Request, circle_id: str) -> HTMLResponse:
+    """A printable poster for the 社区: the circle's survey QR code and address."""
+    state = getattr(request.app.state, "lifecircle", None)
+    cities = getattr(state, "cities", None)
+    name = None
+    if cities is not None and circle_id in set(cities.get().circle_ids()):
+        name = cities.get().circle_name(circle_id)
+    url = f"{str(request.base_url).rstrip('/')}/survey/{quote(circle_id, safe='')}"
+    return _page(request, "poster", circle_id=circle_id, circle_name=name or circle_id, url=url)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
     """Login form for merchants, planners and administrators."""
     return _page(request, "login")
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request) -> HTMLResponse:
+    """Merchant self-registration (the account waits for a planner's approval)."""
+    return _page(request, "register")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request) -> HTMLResponse:
+    """Accounts: pending registrations (planners, administrators) and every account (admins)."""
+    return _page(request, "admin")
 
 
 @router.get("/static/{path:path}")

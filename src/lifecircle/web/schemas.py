@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BoardPostIn",
     "BoardPostOut",
     "CategoryOut",
+    "CircleAtOut",
     "CircleEvidenceOut",
     "CityOut",
     "Feature",
@@ -24,6 +26,7 @@ __all__ = [
     "LineString",
     "LoginIn",
     "MeOut",
+    "MerchantRegistrationIn",
     "NearestOut",
     "NeedIn",
     "NeedOut",
@@ -31,6 +34,7 @@ __all__ = [
     "OutletFeatureCollection",
     "OutletIn",
     "OutletUpdateIn",
+    "PasswordResetIn",
     "ReceiptOut",
     "RejectIn",
     "ScenarioChangeIn",
@@ -40,12 +44,43 @@ __all__ = [
     "SloganOut",
     "SubmissionOut",
     "SurveyAnswersIn",
+    "SurveyCodesIn",
     "SurveyOut",
     "UserIn",
     "UserOut",
+    "UserUpdateIn",
 ]
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def not_null(value: object) -> object:
+    """A ``mode="before"`` field validator: refuse an explicit ``null`` (the field may be left
+    out instead)."""
+    if value is None:
+        raise PydanticCustomError(
+            "null_not_allowed",
+            "不能为空值（null）；不改此项就不要写它 / may not be null; leave the field out to keep it",
+        )
+    return value
+
+
+#: Fields of :class:`OutletUpdateIn` that may be left out but not set to ``null``.
+_NOT_NULL_UPDATE = ("name", "category", "lon", "lat", "services", "active")
+
+
+def _not_nullable(schema: dict[str, Any], names: tuple[str, ...] = _NOT_NULL_UPDATE) -> None:
+    """Document ``names`` (default: :data:`_NOT_NULL_UPDATE`) without ``null`` in a JSON schema."""
+    for name in names:
+        prop = schema.get("properties", {}).get(name, {})
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
 
 Lon = Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="Longitude, WGS-84")
 Lat = Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="Latitude, WGS-84")
@@ -241,6 +276,14 @@ class CircleEvidenceOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
 
+class CircleAtOut(BaseModel):
+    """The circle at a point and its survey page."""
+
+    circle_id: str | None
+    name: str | None
+    survey_url: str | None = Field(description="The circle's satisfaction survey page")
+
+
 class KpiOut(BaseModel):
     """One KPI against its target."""
 
@@ -277,14 +320,69 @@ class MeOut(BaseModel):
     csrf_token: str
 
 
+_USERNAME = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+_PASSWORD = Field(
+    min_length=12,
+    max_length=256,
+    description="At least 12 characters and not a common password (lifecircle.web.passwords)",
+)
+_PHONE = Field(min_length=5, max_length=32, pattern=r"^\+?[0-9][0-9 \-]{3,30}$", description="电话")
+_LICENCE = Field(
+    min_length=6,
+    max_length=64,
+    pattern=r"^[0-9A-Za-z\-]+$",
+    description="营业执照号 / 统一社会信用代码 (business licence number)",
+)
+_DISTRICTS = Field(
+    default=None,
+    max_length=50,
+    description="Districts (区/街道) or circle ids the account works in; empty or null: all",
+)
+
+
 class UserIn(BaseModel):
     """A new account (admin only)."""
 
     model_config = _IN
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(min_length=10, max_length=256)
+    username: str = _USERNAME
+    password: str = _PASSWORD
     role: Literal["admin", "planner", "merchant"]
     display_name: str | None = Field(default=None, max_length=128)
+    phone: str | None = Field(default=None, max_length=32)
+    licence_no: str | None = Field(default=None, max_length=64)
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
+
+
+class UserUpdateIn(BaseModel):
+    """Changes to an account (admin only); fields left out stay as they are."""
+
+    model_config = ConfigDict(**_IN, json_schema_extra=lambda schema, _: _not_nullable(
+        schema, ("role", "active")))  # fmt: skip
+    role: Literal["admin", "planner", "merchant"] | None = None
+    active: bool | None = Field(default=None, description="false disables the account")
+    display_name: str | None = Field(default=None, max_length=128)
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
+
+    _no_null = field_validator("role", "active", mode="before")(not_null)
+
+
+class PasswordResetIn(BaseModel):
+    """A new password for an account (admin only); the account's sessions end."""
+
+    model_config = _IN
+    password: str = _PASSWORD
+
+
+class MerchantRegistrationIn(BaseModel):
+    """A merchant's own registration: the account waits for a planner's approval."""
+
+    model_config = _IN
+    username: str = _USERNAME
+    password: str = _PASSWORD
+    display_name: str = Field(min_length=1, max_length=128, description="Shop or company name")
+    phone: str = _PHONE
+    licence_no: str = _LICENCE
+    districts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = _DISTRICTS
 
 
 class UserOut(BaseModel):
@@ -295,6 +393,10 @@ class UserOut(BaseModel):
     role: str
     display_name: str | None
     active: bool
+    pending: bool = Field(description="Registered by the merchant; waits for approval")
+    phone: str | None
+    licence_no: str | None
+    districts: list[str] | None
     created_at: datetime
 
 
@@ -317,9 +419,13 @@ class OutletIn(BaseModel):
 
 
 class OutletUpdateIn(BaseModel):
-    """Changes to a merchant's approved outlet (fields left out stay as they are)."""
+    """Changes to a merchant's approved outlet (fields left out stay as they are).
 
-    model_config = _IN
+    ``opening_hours`` and ``brand`` may be ``null`` (cleared); the other fields may be left out
+    but not set to ``null``.
+    """
+
+    model_config = ConfigDict(**_IN, json_schema_extra=lambda schema, _: _not_nullable(schema))
     name: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=64)
     lon: float | None = Field(default=None, ge=-180.0, le=180.0, allow_inf_nan=False)
@@ -328,6 +434,8 @@ class OutletUpdateIn(BaseModel):
     services: list[str] | None = Field(default=None, max_length=30)
     brand: str | None = Field(default=None, max_length=200)
     active: bool | None = Field(default=None, description="false withdraws the outlet")
+
+    _no_null = field_validator(*_NOT_NULL_UPDATE, mode="before")(not_null)
 
 
 class SubmissionOut(BaseModel):
@@ -397,6 +505,20 @@ class SurveyAnswersIn(BaseModel):
 
     model_config = _IN
     answers: dict[str, int | str | None] = Field(min_length=1, max_length=50)
+    code: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9\-]+$",
+        description="A one-time code handed out by the 社区 (the answer counts once per code)",
+    )
+
+
+class SurveyCodesIn(BaseModel):
+    """How many one-time codes to make for a circle's current survey round."""
+
+    model_config = _IN
+    count: int = Field(ge=1, le=5000)
 
 
 class ReceiptOut(BaseModel):

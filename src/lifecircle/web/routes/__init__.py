@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lifecircle.web.routes import (
+    accounts,
     admin,
     auth,
     board,
@@ -22,6 +23,6 @@ __all__ = ["api_router"]
 
 api_router = APIRouter()
 _MODULES = (meta, outlets, circles, auth, merchant, moderation, voice, dashboard, scenarios, board,
-            admin)  # fmt: skip
+            accounts, admin)  # fmt: skip
 for _module in _MODULES:
     api_router.include_router(_module.router)

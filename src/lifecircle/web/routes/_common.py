@@ -96,10 +96,11 @@ def submission_out(db: Session, sub: Submission) -> dict[str, Any]:
 
 
 def survey_frame(db: Session, city: City) -> tuple[pd.DataFrame | None, tuple[int, int]]:
-    """The stored survey answers of a city as a responses table, and a key of their state."""
+    """The valid survey answers of a city (repeated answers of one device left out) as a
+    responses table, and a key of their state."""
     rows = db.execute(
         select(SurveyResponse.id, SurveyResponse.circle_id, SurveyResponse.answers).where(
-            SurveyResponse.city == city.key
+            SurveyResponse.city == city.key, SurveyResponse.duplicate.is_(False)
         )
     ).all()
     if not rows:

@@ -84,17 +84,19 @@ def create_post(
     found = Problems()
     if body.circle_id is not None and body.circle_id not in set(city.circle_ids()):
         found.add(
-            f"no circle {body.circle_id!r} in {city.name}",
+            f"{city.name}没有生活圈「{body.circle_id}」 / no circle {body.circle_id!r} in "
+            f"{city.name}",
             field="circle_id",
             fix="use a circle_id of /api/circles, or leave it out for a city-wide post",
         )
     if body.valid_until is not None:
         today = date.today()
         if body.valid_until < today:
-            found.add("valid_until lies in the past", field="valid_until", fix="give a later date")
+            found.add("有效期已经过去 / valid_until lies in the past", field="valid_until",
+                      fix="give a later date")  # fmt: skip
         elif body.valid_until > today + timedelta(days=_MAX_DAYS):
             found.add(
-                f"valid_until is more than {_MAX_DAYS} days ahead",
+                f"有效期不能超过 {_MAX_DAYS} 天 / valid_until is more than {_MAX_DAYS} days ahead",
                 field="valid_until",
                 fix="post again when the date comes nearer",
             )

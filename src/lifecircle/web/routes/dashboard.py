@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lifecircle.assess.model import ALL_GRADES, GRADE_EN
 from lifecircle.assess.survey import read_responses, satisfaction_by_circle
-from lifecircle.store.models import Need
+from lifecircle.store.models import Need, SurveyResponse
 from lifecircle.web.city import City, _records
 from lifecircle.web.deps import AppStateDep, CurrentCity, DbSession, PlannerUser
 from lifecircle.web.errors import ERROR_RESPONSES, NotFoundError
@@ -170,10 +170,22 @@ def needs(
 
 @router.get("/dashboard/satisfaction", response_model=dict[str, Any])
 def satisfaction(city: CurrentCity, principal: PlannerUser, db: DbSession) -> dict[str, Any]:
-    """Satisfaction rate per circle and for the city (95 % Wilson interval) from the answers."""
+    """Satisfaction rate per circle and for the city (95 % Wilson interval) from the valid
+    answers; repeated answers of one device are counted apart (``duplicates``, by circle)."""
     g = _graded(city, db)
     rows = _records(g.satisfaction) if g.satisfaction is not None else []
-    return {"target": city.survey.target, "survey_version": city.survey.version, "rows": rows}
+    repeated = db.execute(
+        select(SurveyResponse.circle_id, func.count(SurveyResponse.id))
+        .where(SurveyResponse.city == city.key, SurveyResponse.duplicate.is_(True))
+        .group_by(SurveyResponse.circle_id)
+    ).all()
+    return {
+        "target": city.survey.target,
+        "survey_version": city.survey.version,
+        "rows": rows,
+        "duplicates": {str(circle): int(n) for circle, n in repeated},
+        "duplicates_total": sum(int(n) for _, n in repeated),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,4 +240,17 @@ async def report_file(
         raise NotFoundError(f"no report file {name!r}")
     media = REPORT_FILES.get(name)
     download = target.suffix in (".pdf", ".xlsx")
-    return FileResponse(target, media_type=media, filename=target.name if download else None)
+    return FileResponse(
+        target,
+        media_type=media,
+        filename=target.name if download else None,
+        headers={"Content-Security-Policy": _REPORT_CSP},
+    )
+
+
+# the HTML report styles itself inline and shows its maps (img/) and its CJK font (fonts/)
+# from beside it; it runs no script
+_REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)

@@ -37,9 +37,10 @@ def check_outlet(city: City, data: dict[str, Any]) -> dict[str, Any]:
         code = city.catalogue.resolve(str(out["category"]))
         if code is None:
             found.add(
+                f"「{out['category']}」不是业态目录中的类别 / "
                 f"{out['category']!r} is not a 业态 of the catalogue",
                 field="category",
-                fix="use a code or name from /api/categories, e.g. "
+                fix="请从列表中选择业态 / use a code or name from /api/categories, e.g. "
                 + ", ".join(city.catalogue.suggest(str(out["category"])) or ["pharmacy"]),
             )
         else:
@@ -48,30 +49,33 @@ def check_outlet(city: City, data: dict[str, Any]) -> dict[str, Any]:
     if lon is not None and lat is not None:
         if not city.in_area(lon, lat):
             found.add(
-                f"the point ({lon}, {lat}) lies outside {city.name} "
-                f"(extent {', '.join(f'{v:.4f}' for v in city.bbox)})",
+                f"位置在{city.name}的范围以外 / the point ({lon}, {lat}) lies outside "
+                f"{city.name} (extent {', '.join(f'{v:.4f}' for v in city.bbox)})",
                 field="lon/lat",
-                fix="pick the outlet's position on the map of this city",
+                fix="请在本市地图上点选店铺位置 / pick the outlet's position on the map of this city",
             )
         else:
             ok, _ = city.snap_lonlat(lon, lat)
             if not ok:
                 found.add(
-                    f"the point ({lon}, {lat}) is more than {city.max_snap_m:g} m from every "
-                    "walkable street",
+                    f"位置离最近的步行道路超过 {city.max_snap_m:g} 米 / the point ({lon}, {lat}) "
+                    f"is more than {city.max_snap_m:g} m from every walkable street",
                     field="lon/lat",
-                    fix="put the marker at the shop's entrance on the street",
+                    fix="请把标记放在店门口的街道上 / put the marker at the shop's entrance on "
+                    "the street",
                 )
     if out.get("services") is not None:
         out["services"] = [s.strip() for s in out["services"] if s and s.strip()][:30]
         if any(len(s) > 50 for s in out["services"]):
-            found.add("a service is longer than 50 characters", field="services",
-                      fix="list short service names, e.g. 代收代发, 打印复印")  # fmt: skip
+            found.add("服务名称不能超过 50 个字 / a service is longer than 50 characters",
+                      field="services",
+                      fix="写简短的服务名称 / list short service names, e.g. 代收代发, 打印复印")  # fmt: skip
     for key in ("name", "opening_hours", "brand"):
         if isinstance(out.get(key), str):
             out[key] = out[key].strip() or None
     if "name" in data and not out.get("name"):
-        found.add("the name is empty", field="name", fix="give the shop's name")
+        found.add("店名不能为空 / the name is empty", field="name",
+                  fix="请填写店名 / give the shop's name")  # fmt: skip
     found.raise_if_any("outlet")
     return out
 
@@ -124,7 +128,8 @@ def update_outlet(
     row = _own_outlet(db, city, outlet_id, principal)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise InputError("the update changes nothing; give at least one field", "outlet")
+        raise InputError("没有要修改的内容 / the update changes nothing; give at least one field",
+                         "outlet")  # fmt: skip
     merged = {"lon": row.lon, "lat": row.lat, **changes}
     checked = check_outlet(city, merged)
     payload = {k: checked[k] for k in changes}

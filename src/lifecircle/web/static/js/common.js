@@ -102,27 +102,44 @@
   LC.csrf = function () { return storageGet(STORE_CSRF); };
   LC.setCsrf = function (token) { storageSet(STORE_CSRF, token || null); };
 
+  /* "中文 / English" → the part in the page's language (other texts as they are) */
+  LC.pickLang = function (text) {
+    if (typeof text !== "string") return "";
+    var i = text.indexOf(" / ");
+    if (i > 0 && /[\u4e00-\u9fff]/.test(text.slice(0, i))) {
+      return LC.lang === "en" ? text.slice(i + 3) : text.slice(0, i);
+    }
+    return text;
+  };
+
+  /* The message of a failed request, in the page's language, without HTTP status codes. */
   function errorText(status, data) {
+    var en = LC.lang === "en";
     var detail = "";
     if (data && typeof data === "object") {
-      if (typeof data.detail === "string") detail = data.detail;
-      else if (Array.isArray(data.detail)) {
-        detail = data.detail.map(function (d) {
+      if (Array.isArray(data.detail)) {
+        detail = data.detail.slice(0, 5).map(function (d) {
+          if (!en && d.msg_zh) return d.msg_zh + (d.fix_zh ? "（" + d.fix_zh + "）" : "");
           var where = Array.isArray(d.loc) ? d.loc.filter(function (x) { return x !== "body"; }).join(".") : "";
-          return (where ? where + ": " : "") + (d.msg || d.message || JSON.stringify(d));
-        }).join("; ");
-      } else if (data.message) detail = data.message;
-      else if (data.error) detail = typeof data.error === "string" ? data.error : JSON.stringify(data.error);
-    } else if (typeof data === "string") detail = data.slice(0, 200);
+          return (where && !d.field ? where + ": " : "") + LC.pickLang(d.msg || d.message || "");
+        }).join(en ? "; " : "；");
+      } else if (!en && data.message_zh) detail = data.message_zh;
+      else if (en && data.message_en) detail = data.message_en;
+      else if (typeof data.detail === "string") detail = LC.pickLang(data.detail);
+      else if (data.message) detail = LC.pickLang(data.message);
+    }
     var head;
     if (status === 401) head = LC.t("err.401");
     else if (status === 403) head = LC.t("err.403");
     else if (status === 404) head = LC.t("err.404");
+    else if (status === 409) head = LC.t("err.409");
+    else if (status === 413) head = LC.t("err.413");
     else if (status === 422 || status === 400) head = LC.t("err.422");
     else if (status === 429) head = LC.t("err.429");
     else if (status === 0) head = LC.t("err.network");
     else head = LC.t("err.other");
-    return head + " (" + status + ")" + (detail ? ": " + detail : "");
+    if (status >= 500) return head;  /* nothing technical for residents */
+    return detail && detail !== head ? head + (en ? ": " : "：") + detail : head;
   }
 
   /* fetch JSON; resolves {ok, status, data, message} and never rejects. */
@@ -215,7 +232,7 @@
       LC.status(status, LC.t("common.working"), "info");
       LC.login(username, password).then(function (r) {
         if (!r.ok) {
-          LC.status(status, r.status === 401 ? LC.t("login.bad") + " (401)" : r.message, "error");
+          LC.status(status, r.status === 401 ? LC.t("login.bad") : r.message, "error");
           passEl.select();
           return;
         }
@@ -313,6 +330,13 @@
       el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     });
     return el;
+  };
+  /* Content of a map tooltip or popup: a text node in a span, never HTML (Leaflet puts a string
+   * into innerHTML; outlet names, needs and scenario ids are written by users). */
+  LC.tipText = function (text) {
+    var span = document.createElement("span");
+    span.textContent = text === undefined || text === null ? "" : String(text);
+    return span;
   };
   LC.services = function (value) {
     if (!value) return [];

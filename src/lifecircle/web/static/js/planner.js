@@ -138,7 +138,7 @@
         var p = f.properties || {};
         var id = p.circle_id || f.id;
         var grade = p.grade || gradeOf(id) || "";
-        lyr.bindTooltip((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade));
+        lyr.bindTooltip(LC.tipText((p.name || id) + " · " + (GRADE_KEYS[grade] ? LC.t(GRADE_KEYS[grade]) : grade)));
         lyr.on("click", function () {
           if (scen.picking) return;  /* the map's own click handler places the point */
           window.location.assign("/survey/" + encodeURIComponent(id));
@@ -186,7 +186,10 @@
         })]),
         LC.el("td", { class: "num", text: typeof g.households === "number" ? Math.round(g.households).toLocaleString() : "—" }),
         LC.el("td", { class: "small", text: missing || "" }),
-        LC.el("td", { class: "nowrap" }, [LC.el("a", { href: "/survey/" + encodeURIComponent(id), text: LC.t("pl.open_survey") })])
+        LC.el("td", { class: "nowrap" }, [
+          LC.el("a", { href: "/survey/" + encodeURIComponent(id), text: LC.t("pl.open_survey") }), " · ",
+          LC.el("a", { href: "/survey/" + encodeURIComponent(id) + "/poster", class: "poster-link", text: LC.t("pl.poster") })
+        ])
       ]));
     });
     table.appendChild(body);
@@ -213,7 +216,7 @@
             var p = f.properties || {};
             var text = p.name || p.residence_name || "";
             if (p.distance_m !== undefined) text += (text ? " · " : "") + LC.fmtDistance(p.distance_m);
-            if (text) lyr.bindTooltip(text);
+            if (text) lyr.bindTooltip(LC.tipText(text));
           }
         }).addTo(state.layers.blind);
       }
@@ -232,8 +235,10 @@
     table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
       LC.el("th", { scope: "col", text: LC.t("pl.col_circle") }),
       LC.el("th", { scope: "col", text: LC.t("pl.col_rate") }),
-      LC.el("th", { scope: "col", text: LC.t("pl.col_responses") })
+      LC.el("th", { scope: "col", text: LC.t("pl.col_responses") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_duplicates"), title: LC.t("pl.duplicates_title") })
     ])]));
+    var dupes = (data && data.duplicates) || {};
     var body = LC.el("tbody");
     list.forEach(function (s) {
       var rate = s.rate !== undefined ? s.rate : s.satisfaction_rate;
@@ -242,7 +247,8 @@
       body.appendChild(LC.el("tr", { class: s.below_target ? "below" : "" }, [
         LC.el("th", { scope: "row", text: name }),
         LC.el("td", { class: "num", text: rate === null || rate === undefined ? "—" : (rate * 100).toFixed(1) + "%" }),
-        LC.el("td", { class: "num", text: fmtValue(s.n_valid !== undefined ? s.n_valid : s.n) })
+        LC.el("td", { class: "num", text: fmtValue(s.n_valid !== undefined ? s.n_valid : s.n) }),
+        LC.el("td", { class: "num sat-duplicates", text: String(id === "city" ? (data.duplicates_total || 0) : (dupes[id] || 0)) })
       ]));
     });
     table.appendChild(body);
@@ -444,10 +450,10 @@
       if (ch.op === "close_edge" && ch.line) {
         L.polyline(ch.line.map(function (p) { return [p[1], p[0]]; }),
           { color: "#c62828", weight: 7, opacity: 0.85, dashArray: "8 6", className: "scen-closed" })
-          .bindTooltip(text).addTo(layer);
+          .bindTooltip(LC.tipText(text)).addTo(layer);
       } else if ((ch.op === "add_outlet" || ch.op === "move_outlet") && isFinite(ch.lat) && isFinite(ch.lon)) {
         L.circleMarker([ch.lat, ch.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#6a1b9a", fillOpacity: 0.95, className: "scen-outlet" })
-          .bindTooltip(text).addTo(layer);
+          .bindTooltip(LC.tipText(text)).addTo(layer);
       }
     });
   }

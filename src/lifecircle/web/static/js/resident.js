@@ -97,7 +97,7 @@
         fillOpacity: 0.95,
         className: "lc-outlet lc-outlet-" + cls
       });
-      marker.bindTooltip(p.name || LC.catName(p.category, p.category_zh), { direction: "top", offset: [0, -4] });
+      marker.bindTooltip(LC.tipText(p.name || LC.catName(p.category, p.category_zh)), { direction: "top", offset: [0, -4] });
       marker.on("click", function (ev) {
         L.DomEvent.stopPropagation(ev);
         showDetails(outletId(f), f);
@@ -117,7 +117,7 @@
     list.innerHTML = "";
     var title = $("listing-title");
     var label = state.q ? LC.t("res.search_results", { q: state.q })
-      : state.slogan ? state.slogan
+      : state.slogan ? LC.t("slogan." + state.slogan)
       : state.category ? LC.catName(state.category) : LC.t("res.in_view");
     title.textContent = label + " · " + LC.t("res.count", { n: Math.max(state.total || 0, features.length) });
     var rows = features.slice();
@@ -153,12 +153,25 @@
     layers.origin.clearLayers();
     L.circleMarker([lat, lon], {
       radius: 9, color: "#ffffff", weight: 3, fillColor: "#d32f2f", fillOpacity: 1, className: "lc-origin"
-    }).addTo(layers.origin).bindTooltip(LC.t("res.origin"));
+    }).addTo(layers.origin).bindTooltip(LC.tipText(LC.t("res.origin")));
     var sheet = $("nearest");
     sheet.dataset.originLon = lon.toFixed(6);
     sheet.dataset.originLat = lat.toFixed(6);
     if (state.walkArea) loadWalkArea();
+    showSurveyLink(lat, lon);
     return findNearest();
+  }
+
+  /* the survey of the circle the resident clicked in (满意度调查) */
+  function showSurveyLink(lat, lon) {
+    var line = $("survey-link-line");
+    line.hidden = true;
+    LC.get("/api/circles/at" + LC.query({ lon: lon.toFixed(6), lat: lat.toFixed(6) })).then(function (r) {
+      if (!r.ok || !r.data || !r.data.survey_url) return;
+      $("survey-link").setAttribute("href", r.data.survey_url);
+      $("survey-circle").textContent = r.data.name ? "（" + r.data.name + "）" : "";
+      line.hidden = false;
+    });
   }
 
   var nearestSeq = 0;
@@ -264,7 +277,7 @@
       if (end) {
         L.circleMarker([end[1], end[0]], {
           radius: 8, color: "#0d47a1", weight: 3, fillColor: "#ffffff", fillOpacity: 1, className: "lc-dest"
-        }).addTo(layers.routes).bindTooltip(chosen.name || "");
+        }).addTo(layers.routes).bindTooltip(LC.tipText(chosen.name || ""));
       }
       if (openDetails) {
         var bounds = route.getBounds();

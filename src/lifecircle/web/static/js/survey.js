@@ -82,6 +82,8 @@
       return;
     }
     var body = { answers: given };
+    var code = new URLSearchParams(window.location.search).get("code");  /* from the 社区's code */
+    if (code) body.code = code;
     $("sv-submit").disabled = true;
     LC.api("POST", "/api/survey/" + encodeURIComponent(circleId), body).then(function (r) {
       if (!r.ok) { $("sv-submit").disabled = false; LC.status(status, r.message, "error"); return; }
