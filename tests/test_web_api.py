@@ -723,12 +723,14 @@ def test_plain_nearest_queries_skip_the_framework_with_the_same_answer(client: A
     assert routed.headers.get("content-encoding") == "gzip"
 
 
-def test_regrading_reproduces_the_assessment(client: Api) -> None:
-    """Regrading the served city without changes gives the assessment's own grades and KPIs:
+def test_regrading_reproduces_the_assessment(tmp_path: Path) -> None:
+    """Regrading a served city without changes gives the assessment's own grades and KPIs:
     the same 一早 alternatives, audit flags (待核实) and district columns."""
     import pandas as pd
 
-    city = client.city
+    from lifecircle.web.city import load_city
+
+    city = load_city("helsinki", data_dir=tmp_path)
     again = city._regrade(city.assessment.satisfaction)
     pd.testing.assert_frame_equal(
         again.grades.reset_index(drop=True), city.assessment.grades.reset_index(drop=True)
