@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
+from numba import njit
 from scipy import sparse
 
 from lifecircle.errors import CRSError, InputError, Problem, Problems
@@ -482,18 +483,17 @@ def _auto(residences: gpd.GeoDataFrame, reach: pd.DataFrame) -> tuple[np.ndarray
     uncovered = snapped.copy()
     gain_w = matrix @ (weight * uncovered)
     gain_n = matrix @ uncovered.astype(np.float64)
-    chosen: list[int] = []
-    while uncovered.any():
-        best = np.lexsort((rank, -gain_n, -np.round(gain_w, 6)))[0]
-        pick = int(best)
-        chosen.append(pick)
-        covers = matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]
-        newly = covers[uncovered[covers]]
-        uncovered[newly] = False
-        rows = by_member[newly]
-        counts = np.diff(rows.indptr)
-        np.subtract.at(gain_w, rows.indices, np.repeat(weight[newly], counts))
-        np.subtract.at(gain_n, rows.indices, 1.0)
+    chosen = _greedy_cover(
+        matrix.indptr.astype(np.int64),
+        matrix.indices.astype(np.int64),
+        by_member.indptr.astype(np.int64),
+        by_member.indices.astype(np.int64),
+        weight,
+        gain_w,
+        gain_n,
+        rank,
+        uncovered,
+    ).tolist()
 
     # attach every residence to its nearest chosen centre (ties: the earlier centre)
     order_of = np.full(n, -1, dtype=np.int64)
@@ -528,6 +528,125 @@ def _auto(residences: gpd.GeoDataFrame, reach: pd.DataFrame) -> tuple[np.ndarray
     return assigned, info
 
 
+@njit(cache=True)
+def _heap_less(key_w: np.ndarray, key_n: np.ndarray, key_r: np.ndarray, a: int, b: int) -> bool:
+    """Heap order: more households, then more residences, then the smaller rank."""
+    if key_w[a] != key_w[b]:
+        return bool(key_w[a] > key_w[b])
+    if key_n[a] != key_n[b]:
+        return bool(key_n[a] > key_n[b])
+    return bool(key_r[a] < key_r[b])
+
+
+@njit(cache=True)
+def _greedy_cover(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    m_indptr: np.ndarray,
+    m_indices: np.ndarray,
+    weight: np.ndarray,
+    gain_w: np.ndarray,
+    gain_n: np.ndarray,
+    rank: np.ndarray,
+    uncovered: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled by numba
+    """Greedy set cover, picking the centre with the largest (rounded) household gain.
+
+    The same picks as sorting every residence by ``(-round(gain_w, 6), -gain_n, rank)`` before
+    each pick, but with a lazy heap: gains only fall, so an entry whose key is still current
+    when it reaches the top is the best.  The gains are updated in the same order as
+    ``np.subtract.at`` over the members' rows, so they are the same floats.
+    """
+    n = gain_w.size
+    # heap entries: (rounded gain, gain in residences, rank, residence) in parallel arrays; a
+    # residence has at most one entry (a stale one is popped before it is pushed again)
+    cap = n + 1
+    hw = np.empty(cap, dtype=np.float64)
+    hn = np.empty(cap, dtype=np.float64)
+    hr = np.empty(cap, dtype=np.int64)
+    hi = np.empty(cap, dtype=np.int64)
+    size = 0
+    for i in range(n):
+        if gain_n[i] <= 0.0:
+            continue
+        hw[size] = np.rint(gain_w[i] * 1e6) / 1e6
+        hn[size] = gain_n[i]
+        hr[size] = rank[i]
+        hi[size] = i
+        # sift up
+        c = size
+        size += 1
+        while c > 0:
+            p = (c - 1) // 2
+            if _heap_less(hw, hn, hr, c, p):
+                hw[c], hw[p] = hw[p], hw[c]
+                hn[c], hn[p] = hn[p], hn[c]
+                hr[c], hr[p] = hr[p], hr[c]
+                hi[c], hi[p] = hi[p], hi[c]
+                c = p
+            else:
+                break
+    left = 0
+    for i in range(n):
+        if uncovered[i]:
+            left += 1
+    chosen = np.empty(n, dtype=np.int64)
+    n_chosen = 0
+    while left > 0 and size > 0:
+        top_w, top_n, top_i = hw[0], hn[0], hi[0]
+        # pop the top
+        size -= 1
+        hw[0], hn[0], hr[0], hi[0] = hw[size], hn[size], hr[size], hi[size]
+        c = 0
+        while True:
+            a = 2 * c + 1
+            if a >= size:
+                break
+            b = a + 1
+            if b < size and _heap_less(hw, hn, hr, b, a):
+                a = b
+            if _heap_less(hw, hn, hr, a, c):
+                hw[c], hw[a] = hw[a], hw[c]
+                hn[c], hn[a] = hn[a], hn[c]
+                hr[c], hr[a] = hr[a], hr[c]
+                hi[c], hi[a] = hi[a], hi[c]
+                c = a
+            else:
+                break
+        now_w = np.rint(gain_w[top_i] * 1e6) / 1e6
+        now_n = gain_n[top_i]
+        if now_w != top_w or now_n != top_n:  # stale: push back with its current gain
+            if now_n <= 0.0:
+                continue
+            hw[size], hn[size], hr[size], hi[size] = now_w, now_n, rank[top_i], top_i
+            c = size
+            size += 1
+            while c > 0:
+                p = (c - 1) // 2
+                if _heap_less(hw, hn, hr, c, p):
+                    hw[c], hw[p] = hw[p], hw[c]
+                    hn[c], hn[p] = hn[p], hn[c]
+                    hr[c], hr[p] = hr[p], hr[c]
+                    hi[c], hi[p] = hi[p], hi[c]
+                    c = p
+                else:
+                    break
+            continue
+        pick = top_i
+        chosen[n_chosen] = pick
+        n_chosen += 1
+        for q in range(indptr[pick], indptr[pick + 1]):
+            m = indices[q]
+            if not uncovered[m]:
+                continue
+            uncovered[m] = False
+            left -= 1
+            for r in range(m_indptr[m], m_indptr[m + 1]):
+                gain_w[m_indices[r]] -= weight[m]
+                gain_n[m_indices[r]] -= 1.0
+    return chosen[:n_chosen]
+
+
 def _describe(
     residences: gpd.GeoDataFrame,
     info: pd.DataFrame,
@@ -539,8 +658,9 @@ def _describe(
     members = residences.loc[residences["circle_id"].notna()]
     cids = members["circle_id"].astype(str)
     info = info.drop_duplicates("circle_id").set_index("circle_id")
-    used = [c for c in info.index if c in set(cids)] if polygons is None else list(info.index)
-    extra = sorted(set(cids) - set(info.index))
+    present = set(cids.unique())
+    used = [c for c in info.index if c in present] if polygons is None else list(info.index)
+    extra = sorted(present - set(info.index))
     order = used + extra
     grouped = members.groupby(cids, sort=False)
     frame = pd.DataFrame(index=pd.Index(order, name="circle_id"))
@@ -569,14 +689,15 @@ def _describe(
         pts = members.geometry.to_crs(metric)
         if len(pts) and not (pts.geom_type == "Point").all():
             pts = pts.representative_point()
-        hulls = (
-            gpd.GeoSeries(pts.to_numpy(), crs=metric)
-            .groupby(cids.to_numpy())
-            .agg(lambda s: shapely.convex_hull(shapely.union_all(s.to_numpy())))
-        )
-        buffered = shapely.buffer(
-            np.asarray(gpd.GeoSeries(hulls).reindex(order).to_numpy()), _HULL_BUFFER_M
-        )
+        # one multipoint per circle (its members' points, sorted by x then y as a union of the
+        # points would give them: a hull of two points is a line drawn in that order), then all
+        # the hulls at once
+        codes, uniques = pd.factorize(cids.to_numpy())
+        xy = shapely.get_coordinates(pts.to_numpy())
+        by_circle = np.lexsort((xy[:, 1], xy[:, 0], codes))
+        multi = shapely.multipoints(xy[by_circle], indices=codes[by_circle])
+        hulls = pd.Series(shapely.convex_hull(multi), index=pd.Index(uniques))
+        buffered = shapely.buffer(np.asarray(hulls.reindex(order).to_numpy()), _HULL_BUFFER_M)
         geoms = gpd.GeoSeries(buffered, crs=metric).to_crs(4326).to_numpy()
     out = gpd.GeoDataFrame(frame.reset_index(), geometry=list(geoms), crs=4326)
     out["name"] = out["name"].astype("string")
