@@ -156,6 +156,7 @@ def assess_city(
     def lap(name: str, since: float) -> float:
         now = time.perf_counter()
         timings[name] = round(now - since, 3)
+        log.info("assess step %s: %.2f s", name, now - since)
         return now
 
     cat = _catalogue(catalogue)
@@ -241,8 +242,9 @@ def assess_city(
         satisfaction=satisfaction,
         circles=circle_frame,
     )
-    spots = blind_spots(access.table, res_out, cat)
     t = lap("grading", t)
+    spots = blind_spots(access.table, res_out, cat)
+    t = lap("blind_spots", t)
 
     from lifecircle.assess.kpis import compute_kpis
 
@@ -259,7 +261,10 @@ def assess_city(
         satisfaction=satisfaction,
         district_column="district" if has_district else None,
     )
-    lap("kpis", t)
+    t = lap("kpis", t)
+    access_out = access.to_pandas()
+    outlets_out = outlets.to_crs(4326) if outlets.crs is not None else outlets
+    lap("tables", t)
 
     counts = grades["grade"].value_counts()
     snapshot: dict[str, Any] = {
@@ -303,14 +308,13 @@ def assess_city(
         snapshot["timings_s"]["total"],
         ", ".join(f"{g} {n}" for g, n in snapshot["counts"]["grades"].items()),
     )
-    outlets_out = outlets.to_crs(4326) if outlets.crs is not None else outlets
     return Assessment(
         city=city,
         network=network,
         outlets=outlets_out,
         residences=res_out,
         circles=circle_frame,
-        access=access.to_pandas(),
+        access=access_out,
         grades=grades,
         evidence=evidence,
         kpis=kpis,
