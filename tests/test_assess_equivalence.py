@@ -154,3 +154,28 @@ def test_each_circle_graded_alone_is_graded_as_in_the_whole_city(city):
         pd.testing.assert_frame_equal(
             evidence, a.evidence.loc[a.evidence["circle_id"] == cid].reset_index(drop=True)
         )
+
+
+def test_long_nearest_lists_begin_with_the_short_ones(xian_town):
+    """Lists longer than 16 are filled by bisection; their heads are the lists of the plain
+    insertion (ties: the smaller outlet index first), and their lengths are the counts."""
+    from lifecircle.access import compute_access
+
+    net, outlets, residences = xian_town
+    short, long = (
+        compute_access(net, outlets, residences, bands_min=(15,), k=k).table.to_pandas()
+        for k in (16, 60)
+    )
+    assert (short["n_15min"] > 60).any()  # lists that fill up and drop their far end
+    for ids_s, ids_l, m_s, m_l, count in zip(
+        short["knn_outlet_ids"],
+        long["knn_outlet_ids"],
+        short["knn_m"],
+        long["knn_m"],
+        long["n_15min"].fillna(0),
+        strict=True,
+    ):
+        assert len(ids_l) == min(int(count), 60)
+        assert list(ids_l[: len(ids_s)]) == list(ids_s)
+        assert np.array_equal(m_l[: len(m_s)], m_s)
+        assert (np.diff(m_l) >= 0).all()
