@@ -179,3 +179,14 @@ def test_long_nearest_lists_begin_with_the_short_ones(xian_town):
         assert list(ids_l[: len(ids_s)]) == list(ids_s)
         assert np.array_equal(m_l[: len(m_s)], m_s)
         assert (np.diff(m_l) >= 0).all()
+
+
+def test_reach_searched_in_two_rounds_is_the_reach_of_one(city, monkeypatch):
+    """Residences reaching more than the first round's list are searched again in chunks."""
+    import lifecircle.assess.circles as circles
+
+    res = city["residences"]
+    whole = residence_reach(city["net"], res)
+    monkeypatch.setattr(circles, "_FIRST_REACH", 4)
+    monkeypatch.setattr(circles, "_REACH_CHUNK", 7)
+    pd.testing.assert_frame_equal(residence_reach(city["net"], res), whole)
