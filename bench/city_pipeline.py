@@ -17,9 +17,9 @@ of ``lifecircle run``: read the three inputs as the CLI does; **audit** (the inp
 ``assess_city`` with automatic circles (its own steps: access, circles, survey/evaluation,
 grading, blind spots, KPIs, output tables); the assessment files (CSV, GeoJSON, circle mapping);
 the 1+N project list (``--projects``; off by default: one LSCP/MCLP per circle × missing 业态);
-the reports in Chinese: the city report (HTML, PDF, Excel) and the per-circle pages (HTML + PDF
-with a map each), ``--circle-pages N`` of them (default all; with fewer, the time of all is
-extrapolated from the pages written and marked as such).  The exponent is fitted by least squares
+the reports in Chinese: the city report (HTML, PDF, Excel; ``--no-city-report`` leaves it out)
+and the per-circle pages (HTML + PDF with a map each), ``--circle-pages N`` of them (default
+all; with fewer, the time of all is extrapolated from the pages written and marked as such).  The exponent is fitted by least squares
 on log(time) against log(residences) over the sizes.
 """
 
@@ -129,8 +129,9 @@ def one(args: argparse.Namespace) -> None:
         plan = project_list(a, target_share=a.snapshot["parameters"]["coverage_share"])
         plan.write(out)
         t = lap("projects", t)
-    write_reports(a, out, lang="zh", per_circle=False, projects=plan)
-    t = lap("city_report", t)
+    if args.city_report:
+        write_reports(a, out, lang="zh", per_circle=False, projects=plan)
+        t = lap("city_report", t)
     from lifecircle.report import _figures as fig
     from lifecircle.report.writer import _circle_reports
 
@@ -156,6 +157,7 @@ def one(args: argparse.Namespace) -> None:
         "circle_pages_all_s": round(circle_all, 1),
         "circle_pages_extrapolated": pages < n_circles,
         "projects": bool(args.projects),
+        "city_report": bool(args.city_report),
         "steps_s": steps,
         "assess_steps_s": a.snapshot["timings_s"],
         "process_in_s": round(time.perf_counter() - t_start, 3),
@@ -202,6 +204,7 @@ def run(args: argparse.Namespace) -> None:
                 "--circle-pages",
                 str(args.circle_pages),
                 *(["--projects"] if args.projects else []),
+                *([] if args.city_report else ["--no-city-report"]),
             ]
             print(f"t{tiles} run {rep + 1}/{args.repeat}: {' '.join(cmd)}", file=sys.stderr)
             load = load_average()
@@ -249,12 +252,19 @@ def main() -> None:
     r.add_argument("--repeat", type=int, default=1, help="runs per size (median)")
     r.add_argument("--circle-pages", type=int, default=-1, help="per-circle pages (-1: all)")
     r.add_argument("--projects", action="store_true", help="include the 1+N project list")
+    r.add_argument(
+        "--no-city-report",
+        dest="city_report",
+        action="store_false",
+        help="leave out the city report (HTML, PDF, Excel)",
+    )
     o = sub.add_parser("one", help="one size in this process (used by run)")
     o.add_argument("--work", required=True)
     o.add_argument("--out", required=True)
     o.add_argument("--json")
     o.add_argument("--circle-pages", type=int, default=-1)
     o.add_argument("--projects", action="store_true")
+    o.add_argument("--no-city-report", dest="city_report", action="store_false")
     args = parser.parse_args()
     {"prepare": prepare, "run": run, "one": one}[args.cmd](args)
 
