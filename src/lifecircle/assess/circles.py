@@ -618,6 +618,37 @@ def _heap_less(key_w: np.ndarray, key_n: np.ndarray, key_r: np.ndarray, a: int, 
 
 
 @njit(cache=True)
+def _heap_swap(
+    hw: np.ndarray, hn: np.ndarray, hr: np.ndarray, hi: np.ndarray, a: int, b: int
+) -> None:
+    hw[a], hw[b] = hw[b], hw[a]
+    hn[a], hn[b] = hn[b], hn[a]
+    hr[a], hr[b] = hr[b], hr[a]
+    hi[a], hi[b] = hi[b], hi[a]
+
+
+@njit(cache=True)
+def _heap_add(
+    hw: np.ndarray,
+    hn: np.ndarray,
+    hr: np.ndarray,
+    hi: np.ndarray,
+    size: int,
+    key: tuple[float, float, int, int],
+) -> int:  # pragma: no cover - compiled by numba
+    """Push ``key`` (rounded gain, gain in residences, rank, residence); the new size."""
+    c = size
+    hw[c], hn[c], hr[c], hi[c] = key
+    while c > 0:
+        p = (c - 1) // 2
+        if not _heap_less(hw, hn, hr, c, p):
+            break
+        _heap_swap(hw, hn, hr, hi, c, p)
+        c = p
+    return size + 1
+
+
+@njit(cache=True)
 def _greedy_cover(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -639,32 +670,15 @@ def _greedy_cover(
     n = gain_w.size
     # heap entries: (rounded gain, gain in residences, rank, residence) in parallel arrays; a
     # residence has at most one entry (a stale one is popped before it is pushed again)
-    cap = n + 1
-    hw = np.empty(cap, dtype=np.float64)
-    hn = np.empty(cap, dtype=np.float64)
-    hr = np.empty(cap, dtype=np.int64)
-    hi = np.empty(cap, dtype=np.int64)
+    hw = np.empty(n + 1, dtype=np.float64)
+    hn = np.empty(n + 1, dtype=np.float64)
+    hr = np.empty(n + 1, dtype=np.int64)
+    hi = np.empty(n + 1, dtype=np.int64)
     size = 0
     for i in range(n):
-        if gain_n[i] <= 0.0:
-            continue
-        hw[size] = np.rint(gain_w[i] * 1e6) / 1e6
-        hn[size] = gain_n[i]
-        hr[size] = rank[i]
-        hi[size] = i
-        # sift up
-        c = size
-        size += 1
-        while c > 0:
-            p = (c - 1) // 2
-            if _heap_less(hw, hn, hr, c, p):
-                hw[c], hw[p] = hw[p], hw[c]
-                hn[c], hn[p] = hn[p], hn[c]
-                hr[c], hr[p] = hr[p], hr[c]
-                hi[c], hi[p] = hi[p], hi[c]
-                c = p
-            else:
-                break
+        if gain_n[i] > 0.0:
+            key = (np.rint(gain_w[i] * 1e6) / 1e6, gain_n[i], rank[i], i)
+            size = _heap_add(hw, hn, hr, hi, size, key)
     left = 0
     for i in range(n):
         if uncovered[i]:
@@ -677,39 +691,19 @@ def _greedy_cover(
         size -= 1
         hw[0], hn[0], hr[0], hi[0] = hw[size], hn[size], hr[size], hi[size]
         c = 0
-        while True:
+        while 2 * c + 1 < size:
             a = 2 * c + 1
-            if a >= size:
+            if a + 1 < size and _heap_less(hw, hn, hr, a + 1, a):
+                a += 1
+            if not _heap_less(hw, hn, hr, a, c):
                 break
-            b = a + 1
-            if b < size and _heap_less(hw, hn, hr, b, a):
-                a = b
-            if _heap_less(hw, hn, hr, a, c):
-                hw[c], hw[a] = hw[a], hw[c]
-                hn[c], hn[a] = hn[a], hn[c]
-                hr[c], hr[a] = hr[a], hr[c]
-                hi[c], hi[a] = hi[a], hi[c]
-                c = a
-            else:
-                break
+            _heap_swap(hw, hn, hr, hi, c, a)
+            c = a
         now_w = np.rint(gain_w[top_i] * 1e6) / 1e6
         now_n = gain_n[top_i]
         if now_w != top_w or now_n != top_n:  # stale: push back with its current gain
-            if now_n <= 0.0:
-                continue
-            hw[size], hn[size], hr[size], hi[size] = now_w, now_n, rank[top_i], top_i
-            c = size
-            size += 1
-            while c > 0:
-                p = (c - 1) // 2
-                if _heap_less(hw, hn, hr, c, p):
-                    hw[c], hw[p] = hw[p], hw[c]
-                    hn[c], hn[p] = hn[p], hn[c]
-                    hr[c], hr[p] = hr[p], hr[c]
-                    hi[c], hi[p] = hi[p], hi[c]
-                    c = p
-                else:
-                    break
+            if now_n > 0.0:
+                size = _heap_add(hw, hn, hr, hi, size, (now_w, now_n, rank[top_i], top_i))
             continue
         pick = top_i
         chosen[n_chosen] = pick
