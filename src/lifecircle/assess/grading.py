@@ -462,8 +462,7 @@ def _check_grade(
     share_for = shares[g.must_have_within_min] if g.must_have_within_min is not None else None
     for group in g.must_have:
         row = share_for if share_for is not None else own
-        values = np.nan_to_num(row[[column[c] for c in group]], nan=0.0)
-        best = float(values.max())
+        best = max(0.0 if math.isnan(v) else float(v) for v in row[[column[c] for c in group]])
         if best >= g.coverage_share - _EPS:
             continue
         unmet.append(group)
@@ -478,7 +477,7 @@ def _check_grade(
             f"{_names(group, catalogue, ' or ', 'en')} (covered{within_en} "
             f"{_pct(best, g.coverage_share)} < {limit})"
         )
-    present = np.nan_to_num(own, nan=-1.0) >= g.coverage_share - _EPS
+    present = own >= g.coverage_share - _EPS  # not reached (NaN) is not present
     n_basic = sum(bool(present[column[c]]) for c in basic)
     n_quality = sum(bool(present[column[c]]) for c in quality)
     if n_basic < g.min_basic:
