@@ -243,3 +243,14 @@ def test_xian_assessment_is_fast(xian):
     assert xian["assess_s"] < 30.0, xian["assess_s"]
     counts = xian["assessment"].snapshot["counts"]["grades"]
     print(f"Xi'an: read {xian['read_s']:.1f} s, assess {xian['assess_s']:.1f} s, grades {counts}")
+
+
+def test_run_log_and_snapshot_time_every_step(town, caplog):
+    with caplog.at_level("INFO", logger="lifecircle.assess.pipeline"):
+        a = assess_city(town["net"], town["outlets"], town["residences"], city="小镇")
+    steps = ["access", "circles", "survey_evaluation", "grading", "blind_spots", "kpis",
+             "service_evaluation", "tables"]  # fmt: skip
+    logged = [r.getMessage() for r in caplog.records if r.name == "lifecircle.assess.pipeline"]
+    for step in steps:
+        assert any(m.startswith(f"assess step {step}: ") for m in logged), step
+    assert list(a.snapshot["timings_s"]) == [*steps, "total"]

@@ -223,6 +223,19 @@ def test_access_cap_is_noted(assessment: Assessment, tmp_path: Path) -> None:
     assert snapshot["value"].str.contains("仅写入前 4 行").any()
 
 
+def test_other_long_sheets_are_capped_too(assessment: Assessment, tmp_path: Path) -> None:
+    # a city's blind spots run to millions of rows, more than a sheet holds (1,048,576)
+    cap = 3
+    assert len(assessment.blind_spots) > cap and len(assessment.grades) <= cap
+    write_reports(assessment, tmp_path, formats=("xlsx",), access_row_cap=cap)
+    spots = pd.read_excel(tmp_path / "report.xlsx", sheet_name="blind_spots", header=1)
+    assert len(spots) == cap
+    grades = pd.read_excel(tmp_path / "report.xlsx", sheet_name="grades", header=1)
+    assert len(grades) == len(assessment.grades)
+    notes = pd.read_excel(tmp_path / "report.xlsx", sheet_name="snapshot", header=1)["value"]
+    assert notes.str.contains(f"blind_spots 工作表共 {len(assessment.blind_spots)} 行").any()
+
+
 # --- HTML -----------------------------------------------------------------------------------
 
 

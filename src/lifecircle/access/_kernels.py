@@ -211,6 +211,31 @@ def _emit(
     last = base + k - 1
     if d > kd[last] or (d == kd[last] and o > ko[last]):
         return
+    if k > 16:
+        # long lists (every neighbour of a residence, say): find the slot by bisection and move
+        # only the entries filled so far, not the empty (inf) tail
+        lo = base
+        hi = last
+        while lo < hi:  # the first entry after (d, o)
+            mid = (lo + hi) >> 1
+            if kd[mid] > d or (kd[mid] == d and ko[mid] > o):
+                hi = mid
+            else:
+                lo = mid + 1
+        end = lo
+        top = last
+        while end < top:  # the first empty entry from there (the last one when full)
+            mid = (end + top) >> 1
+            if kd[mid] == np.inf:
+                top = mid
+            else:
+                end = mid + 1
+        for i in range(end, lo, -1):
+            kd[i] = kd[i - 1]
+            ko[i] = ko[i - 1]
+        kd[lo] = d
+        ko[lo] = o
+        return
     i = last
     while i > base and (kd[i - 1] > d or (kd[i - 1] == d and ko[i - 1] > o)):
         kd[i] = kd[i - 1]

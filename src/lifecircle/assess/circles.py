@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
+from numba import njit
 from scipy import sparse
 
 from lifecircle.errors import CRSError, InputError, Problem, Problems
@@ -72,6 +73,9 @@ _RESIDENCE_PSEUDO = "_residence"
 _HULL_BUFFER_M = 100.0
 #: Most residences listed per centre by :func:`residence_reach` (a cap on memory).
 _MAX_REACH = 2_000
+#: Neighbours searched for first, and residences searched again at a time (memory).
+_FIRST_REACH = 256
+_REACH_CHUNK = 8_192
 
 
 def assign_circles(
@@ -170,12 +174,23 @@ def assign_circles(
                 ),
                 "circles",
             )
-        reach = (
-            access
-            if access is not None
-            else residence_reach(network, out, minutes=minutes, walk_speed=walk_speed)  # type: ignore[arg-type]
-        )
-        assigned, info = _auto(out, reach)
+        if access is not None:
+            assigned, info = _auto(out, access)
+        else:  # the pairs as row numbers: no table of millions of id strings
+            on_network, origin, member, walk = _reach_pairs(
+                network,  # type: ignore[arg-type]
+                out,
+                minutes=minutes,
+                walk_speed=walk_speed,
+            )
+            apart = origin != member
+            assigned, info = _auto_rows(
+                out,
+                on_network,
+                np.concatenate([on_network, origin[apart]]),
+                np.concatenate([on_network, member[apart]]),
+                np.concatenate([np.zeros(on_network.size), walk[apart]]),
+            )
         centres = dict(zip(info["circle_id"], info["centre_residence_id"], strict=True))
         polygons = None
         source = "auto"
@@ -395,43 +410,90 @@ def residence_reach(
         ``residence_id, member_id, walk_m, walk_min``; residences that could not be snapped
         onto the network have no rows.
     """
-    from lifecircle.access import compute_access, walk_speed_m_per_min
+    from lifecircle.access import walk_speed_m_per_min
+
+    on_network, origin, member, walk = _reach_pairs(
+        network, residences, minutes=minutes, walk_speed=walk_speed
+    )
+    ids = residences["residence_id"].astype(str).to_numpy(dtype=object)
+    frame = pd.DataFrame({"residence_id": ids[origin], "member_id": ids[member], "walk_m": walk})
+    frame = frame.loc[frame["residence_id"] != frame["member_id"]]
+    selfs = pd.DataFrame(
+        {"residence_id": ids[on_network], "member_id": ids[on_network], "walk_m": 0.0}
+    )
+    frame = pd.concat([selfs, frame], ignore_index=True)
+    frame["walk_min"] = frame["walk_m"] / walk_speed_m_per_min(walk_speed)
+    return frame
+
+
+def _reach_pairs(
+    network: WalkNetwork,
+    residences: gpd.GeoDataFrame,
+    *,
+    minutes: float,
+    walk_speed: float | str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of :func:`residence_reach` as rows of ``residences``.
+
+    Returns the rows on the network (in order), and per pair the origin's row, the member's
+    row and the walk in metres: origins in row order, each one's members nearest first (ties:
+    the earlier row), at most 2,000 of them, the origin itself included.
+
+    The nearest 256 are searched for first (a list of 2,000 per residence would take 16 kB
+    each); the residences that reach more are searched again for the nearest 2,000, a few
+    thousand at a time.  The lists are the same as one search for 2,000: the nearest 256 are
+    their first 256 entries.
+    """
+    from lifecircle.access import compute_access
 
     pts = residences[["residence_id", "geometry"]].copy()
     pts["residence_id"] = pts["residence_id"].astype(str)
+    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=residences.crs)
     as_outlets = pts.rename(columns={"residence_id": "outlet_id"})
     as_outlets["category"] = _RESIDENCE_PSEUDO
+    row_of = pd.Index(pts["residence_id"])
     k = max(1, min(len(pts), _MAX_REACH))
-    result = compute_access(
-        network,
-        gpd.GeoDataFrame(as_outlets, geometry="geometry", crs=residences.crs),
-        gpd.GeoDataFrame(pts, geometry="geometry", crs=residences.crs),
-        categories=[_RESIDENCE_PSEUDO],
-        category_names={_RESIDENCE_PSEUDO: "小区"},
-        walk_speed=walk_speed,
-        bands_min=(minutes,),
-        k=k,
-    )
-    table: pa.Table = result.table
-    ids = pc.list_flatten(table.column("knn_outlet_ids"))
-    dist = pc.list_flatten(table.column("knn_m"))
-    parent = pc.list_parent_indices(table.column("knn_outlet_ids"))
-    origin = pc.take(table.column("residence_id"), parent)
-    speed = walk_speed_m_per_min(walk_speed)
-    frame = pd.DataFrame(
-        {
-            "residence_id": origin.to_numpy(zero_copy_only=False).astype(object),
-            "member_id": ids.to_numpy(zero_copy_only=False).astype(object),
-            "walk_m": dist.to_numpy(zero_copy_only=False).astype(np.float64),
-        }
-    )
-    frame = frame.loc[frame["residence_id"] != frame["member_id"]]
-    on_network = table.column("residence_id").to_numpy(zero_copy_only=False).astype(object)
-    selfs = pd.DataFrame({"residence_id": on_network, "member_id": on_network, "walk_m": 0.0})
-    frame = pd.concat([selfs, frame], ignore_index=True)
-    frame["walk_min"] = frame["walk_m"] / speed
-    band = next(c for c in table.column_names if c.startswith("n_"))
-    counted = table.column(band).to_numpy(zero_copy_only=False)
+
+    def search(rows: np.ndarray, k_search: int) -> tuple[np.ndarray, ...]:
+        table: pa.Table = compute_access(
+            network,
+            as_outlets,
+            pts.iloc[rows],
+            categories=[_RESIDENCE_PSEUDO],
+            category_names={_RESIDENCE_PSEUDO: "小区"},
+            walk_speed=walk_speed,
+            bands_min=(minutes,),
+            k=k_search,
+        ).table
+        # identifiers are dictionary-encoded: map each dictionary once, then its indices
+        res_col = table.column("residence_id").combine_chunks()
+        found = row_of.get_indexer(res_col.dictionary.to_numpy(zero_copy_only=False))
+        origins = found[res_col.indices.to_numpy(zero_copy_only=False)]
+        lists = table.column("knn_outlet_ids").combine_chunks()
+        members = lists.flatten()
+        member_rows = row_of.get_indexer(members.dictionary.to_numpy(zero_copy_only=False))[
+            members.indices.to_numpy(zero_copy_only=False)
+        ]
+        parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        walk = pc.list_flatten(table.column("knn_m")).to_numpy(zero_copy_only=False)
+        band = next(c for c in table.column_names if c.startswith("n_"))
+        counted = table.column(band).to_numpy(zero_copy_only=False)
+        return origins, origins[parent], member_rows, walk.astype(np.float64), counted
+
+    first_k = min(k, _FIRST_REACH)
+    on_network, origin, member, walk, counted = search(np.arange(len(pts)), first_k)
+    again = on_network[counted > first_k]
+    if again.size and first_k < k:
+        keep = ~np.isin(origin, again)
+        parts = [(origin[keep], member[keep], walk[keep])]
+        for start in range(0, again.size, _REACH_CHUNK):
+            _, more_origin, more_member, more_walk, _ = search(
+                again[start : start + _REACH_CHUNK], k
+            )
+            parts.append((more_origin, more_member, more_walk))
+        origin, member, walk = (np.concatenate(x) for x in zip(*parts, strict=True))
+        order = np.argsort(origin, kind="stable")
+        origin, member, walk = origin[order], member[order], walk[order]
     if (counted > k).any():
         log.warning(
             "some residences reach more than %d others within %g min; only the nearest %d "
@@ -440,22 +502,40 @@ def residence_reach(
             minutes,
             k,
         )
-    return frame
+    return on_network, origin, member, walk
 
 
 def _auto(residences: gpd.GeoDataFrame, reach: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Greedy set cover of the residences by walking reach (see the module docstring)."""
-    ids = residences["residence_id"].astype(str).to_numpy()
-    pos = pd.Index(ids)
+    pos = pd.Index(residences["residence_id"].astype(str).to_numpy())
     reach = reach.loc[reach["residence_id"].isin(pos) & reach["member_id"].isin(pos)]
+    return _auto_rows(
+        residences,
+        pos.get_indexer(reach["residence_id"].unique()),
+        pos.get_indexer(reach["residence_id"]),
+        pos.get_indexer(reach["member_id"]),
+        reach["walk_m"].to_numpy(dtype=np.float64),
+    )
+
+
+def _auto_rows(
+    residences: gpd.GeoDataFrame,
+    origins: np.ndarray,
+    reach_centre: np.ndarray,
+    reach_member: np.ndarray,
+    reach_walk: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """:func:`_auto` on row numbers: the residences with reach, and the (centre, member, walk)
+    pairs."""
+    ids = residences["residence_id"].astype(str).to_numpy()
     n = len(ids)
     snapped = np.zeros(n, dtype=bool)
-    snapped[pos.get_indexer(reach["residence_id"].unique())] = True
+    snapped[origins] = True
     # every residence on the network reaches itself (at 0 m), whatever the table lists
     selfs = np.flatnonzero(snapped)
-    centre = np.concatenate([pos.get_indexer(reach["residence_id"]), selfs])
-    member = np.concatenate([pos.get_indexer(reach["member_id"]), selfs])
-    walk = np.concatenate([reach["walk_m"].to_numpy(dtype=np.float64), np.zeros(selfs.size)])
+    centre = np.concatenate([reach_centre, selfs])
+    member = np.concatenate([reach_member, selfs])
+    walk = np.concatenate([reach_walk, np.zeros(selfs.size)])
     matrix = sparse.csr_matrix((np.ones(len(centre)), (centre, member)), shape=(n, n))
     matrix.data[:] = 1.0  # duplicates summed by the constructor count once
     by_member = matrix.T.tocsr()
@@ -482,18 +562,17 @@ def _auto(residences: gpd.GeoDataFrame, reach: pd.DataFrame) -> tuple[np.ndarray
     uncovered = snapped.copy()
     gain_w = matrix @ (weight * uncovered)
     gain_n = matrix @ uncovered.astype(np.float64)
-    chosen: list[int] = []
-    while uncovered.any():
-        best = np.lexsort((rank, -gain_n, -np.round(gain_w, 6)))[0]
-        pick = int(best)
-        chosen.append(pick)
-        covers = matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]
-        newly = covers[uncovered[covers]]
-        uncovered[newly] = False
-        rows = by_member[newly]
-        counts = np.diff(rows.indptr)
-        np.subtract.at(gain_w, rows.indices, np.repeat(weight[newly], counts))
-        np.subtract.at(gain_n, rows.indices, 1.0)
+    chosen = _greedy_cover(
+        matrix.indptr.astype(np.int64),
+        matrix.indices.astype(np.int64),
+        by_member.indptr.astype(np.int64),
+        by_member.indices.astype(np.int64),
+        weight,
+        gain_w,
+        gain_n,
+        rank,
+        uncovered,
+    ).tolist()
 
     # attach every residence to its nearest chosen centre (ties: the earlier centre)
     order_of = np.full(n, -1, dtype=np.int64)
@@ -528,6 +607,119 @@ def _auto(residences: gpd.GeoDataFrame, reach: pd.DataFrame) -> tuple[np.ndarray
     return assigned, info
 
 
+@njit(cache=True)
+def _heap_less(key_w: np.ndarray, key_n: np.ndarray, key_r: np.ndarray, a: int, b: int) -> bool:
+    """Heap order: more households, then more residences, then the smaller rank."""
+    if key_w[a] != key_w[b]:
+        return bool(key_w[a] > key_w[b])
+    if key_n[a] != key_n[b]:
+        return bool(key_n[a] > key_n[b])
+    return bool(key_r[a] < key_r[b])
+
+
+@njit(cache=True)
+def _heap_swap(
+    hw: np.ndarray, hn: np.ndarray, hr: np.ndarray, hi: np.ndarray, a: int, b: int
+) -> None:
+    hw[a], hw[b] = hw[b], hw[a]
+    hn[a], hn[b] = hn[b], hn[a]
+    hr[a], hr[b] = hr[b], hr[a]
+    hi[a], hi[b] = hi[b], hi[a]
+
+
+@njit(cache=True)
+def _heap_add(
+    hw: np.ndarray,
+    hn: np.ndarray,
+    hr: np.ndarray,
+    hi: np.ndarray,
+    size: int,
+    key: tuple[float, float, int, int],
+) -> int:  # pragma: no cover - compiled by numba
+    """Push ``key`` (rounded gain, gain in residences, rank, residence); the new size."""
+    c = size
+    hw[c], hn[c], hr[c], hi[c] = key
+    while c > 0:
+        p = (c - 1) // 2
+        if not _heap_less(hw, hn, hr, c, p):
+            break
+        _heap_swap(hw, hn, hr, hi, c, p)
+        c = p
+    return size + 1
+
+
+@njit(cache=True)
+def _greedy_cover(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    m_indptr: np.ndarray,
+    m_indices: np.ndarray,
+    weight: np.ndarray,
+    gain_w: np.ndarray,
+    gain_n: np.ndarray,
+    rank: np.ndarray,
+    uncovered: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled by numba
+    """Greedy set cover, picking the centre with the largest (rounded) household gain.
+
+    The same picks as sorting every residence by ``(-round(gain_w, 6), -gain_n, rank)`` before
+    each pick, but with a lazy heap: gains only fall, so an entry whose key is still current
+    when it reaches the top is the best.  The gains are updated in the same order as
+    ``np.subtract.at`` over the members' rows, so they are the same floats.
+    """
+    n = gain_w.size
+    # heap entries: (rounded gain, gain in residences, rank, residence) in parallel arrays; a
+    # residence has at most one entry (a stale one is popped before it is pushed again)
+    hw = np.empty(n + 1, dtype=np.float64)
+    hn = np.empty(n + 1, dtype=np.float64)
+    hr = np.empty(n + 1, dtype=np.int64)
+    hi = np.empty(n + 1, dtype=np.int64)
+    size = 0
+    for i in range(n):
+        if gain_n[i] > 0.0:
+            key = (np.rint(gain_w[i] * 1e6) / 1e6, gain_n[i], rank[i], i)
+            size = _heap_add(hw, hn, hr, hi, size, key)
+    left = 0
+    for i in range(n):
+        if uncovered[i]:
+            left += 1
+    chosen = np.empty(n, dtype=np.int64)
+    n_chosen = 0
+    while left > 0 and size > 0:
+        top_w, top_n, top_i = hw[0], hn[0], hi[0]
+        # pop the top
+        size -= 1
+        hw[0], hn[0], hr[0], hi[0] = hw[size], hn[size], hr[size], hi[size]
+        c = 0
+        while 2 * c + 1 < size:
+            a = 2 * c + 1
+            if a + 1 < size and _heap_less(hw, hn, hr, a + 1, a):
+                a += 1
+            if not _heap_less(hw, hn, hr, a, c):
+                break
+            _heap_swap(hw, hn, hr, hi, c, a)
+            c = a
+        now_w = np.rint(gain_w[top_i] * 1e6) / 1e6
+        now_n = gain_n[top_i]
+        if now_w != top_w or now_n != top_n:  # stale: push back with its current gain
+            if now_n > 0.0:
+                size = _heap_add(hw, hn, hr, hi, size, (now_w, now_n, rank[top_i], top_i))
+            continue
+        pick = top_i
+        chosen[n_chosen] = pick
+        n_chosen += 1
+        for q in range(indptr[pick], indptr[pick + 1]):
+            m = indices[q]
+            if not uncovered[m]:
+                continue
+            uncovered[m] = False
+            left -= 1
+            for r in range(m_indptr[m], m_indptr[m + 1]):
+                gain_w[m_indices[r]] -= weight[m]
+                gain_n[m_indices[r]] -= 1.0
+    return chosen[:n_chosen]
+
+
 def _describe(
     residences: gpd.GeoDataFrame,
     info: pd.DataFrame,
@@ -539,8 +731,9 @@ def _describe(
     members = residences.loc[residences["circle_id"].notna()]
     cids = members["circle_id"].astype(str)
     info = info.drop_duplicates("circle_id").set_index("circle_id")
-    used = [c for c in info.index if c in set(cids)] if polygons is None else list(info.index)
-    extra = sorted(set(cids) - set(info.index))
+    present = set(cids.unique())
+    used = [c for c in info.index if c in present] if polygons is None else list(info.index)
+    extra = sorted(present - set(info.index))
     order = used + extra
     grouped = members.groupby(cids, sort=False)
     frame = pd.DataFrame(index=pd.Index(order, name="circle_id"))
@@ -569,14 +762,15 @@ def _describe(
         pts = members.geometry.to_crs(metric)
         if len(pts) and not (pts.geom_type == "Point").all():
             pts = pts.representative_point()
-        hulls = (
-            gpd.GeoSeries(pts.to_numpy(), crs=metric)
-            .groupby(cids.to_numpy())
-            .agg(lambda s: shapely.convex_hull(shapely.union_all(s.to_numpy())))
-        )
-        buffered = shapely.buffer(
-            np.asarray(gpd.GeoSeries(hulls).reindex(order).to_numpy()), _HULL_BUFFER_M
-        )
+        # one multipoint per circle (its members' points, sorted by x then y as a union of the
+        # points would give them: a hull of two points is a line drawn in that order), then all
+        # the hulls at once
+        codes, uniques = pd.factorize(cids.to_numpy())
+        xy = shapely.get_coordinates(pts.to_numpy())
+        by_circle = np.lexsort((xy[:, 1], xy[:, 0], codes))
+        multi = shapely.multipoints(xy[by_circle], indices=codes[by_circle])
+        hulls = pd.Series(shapely.convex_hull(multi), index=pd.Index(uniques))
+        buffered = shapely.buffer(np.asarray(hulls.reindex(order).to_numpy()), _HULL_BUFFER_M)
         geoms = gpd.GeoSeries(buffered, crs=metric).to_crs(4326).to_numpy()
     out = gpd.GeoDataFrame(frame.reset_index(), geometry=list(geoms), crs=4326)
     out["name"] = out["name"].astype("string")

@@ -171,21 +171,25 @@ def _weights(res: pd.DataFrame, assessed: pd.Series) -> tuple[pd.Series, pd.Seri
     sub = frame.loc[frame["assessed"]]
     by = sub.groupby("circle_id", sort=False)
     all_known = by["ok"].all() & (by["hh"].sum(min_count=1) > 0)
-    unknown = by["ok"].apply(lambda s: int((~s).sum()))
+    unknown = (~sub["ok"]).groupby(sub["circle_id"], sort=False).sum()
     total = by.size()
     use_hh = frame["circle_id"].map(all_known).fillna(False).astype(bool)
     weight = pd.Series(np.where(use_hh, hh.fillna(0.0), 1.0), index=res.index, dtype=np.float64)
+    known_of = all_known.to_dict()
+    unknown_of = unknown.to_dict()
+    total_of = total.to_dict()
     label = pd.Series(
         [
             "households"
-            if all_known.get(c, False)
-            else f"residences (households unknown for {unknown.get(c, 0)} of {total.get(c, 0)})"
+            if known_of.get(c, False)
+            else f"residences (households unknown for {int(unknown_of.get(c, 0))} of "
+            f"{total_of.get(c, 0)})"
             for c in total.index
         ],
         index=total.index,
         dtype=object,
     )
-    fallback = [c for c in total.index if not all_known.get(c, False)]
+    fallback = [c for c in total.index if not known_of.get(c, False)]
     if fallback:
         log.info(
             "%d circles weigh coverage by residences, not households (household counts "
@@ -452,7 +456,8 @@ def _circle_order(res: pd.DataFrame, circles: pd.DataFrame | None) -> list[str]:
     if circles is None or "circle_id" not in circles.columns:
         return seen
     listed = [str(c) for c in circles["circle_id"]]
-    return listed + [c for c in seen if c not in set(listed)]
+    known = set(listed)
+    return listed + [c for c in seen if c not in known]
 
 
 def _circle_names(order: list[str], circles: pd.DataFrame | None) -> dict[str, str]:
@@ -526,24 +531,28 @@ def _derived_codes(rulebook: Rulebook, own_band: Mapping[str, float]) -> list[st
 def _check_grade(
     g: GradeRules,
     cid: str,
-    shares: dict[float | None, pd.DataFrame],
+    shares: dict[float | None, np.ndarray],
     catalogue: Catalogue,
     basic: list[str],
     quality: list[str],
     score: float,
     rate: float,
+    column: dict[str, int],
     attributes: Mapping[str, OutletAttribute] | None = None,
 ) -> tuple[list[str], list[str], list[tuple[str, ...]]]:
-    """The failures of one circle against one grade: (Chinese, English, unmet must-haves)."""
+    """The failures of one circle against one grade: (Chinese, English, unmet must-haves).
+
+    ``shares`` holds the circle's row of shares (one value per 业态, at ``column[code]``) at its
+    own band (key ``None``) and at each ``must_have_within_min``.
+    """
     zh: list[str] = []
     en: list[str] = []
     unmet: list[tuple[str, ...]] = []
-    own = shares[None].loc[cid]
+    own = shares[None]
     share_for = shares[g.must_have_within_min] if g.must_have_within_min is not None else None
     for group in g.must_have:
-        row = share_for.loc[cid] if share_for is not None else own
-        values = np.nan_to_num(row[list(group)].to_numpy(dtype=np.float64), nan=0.0)
-        best = float(values.max())
+        row = share_for if share_for is not None else own
+        best = max(0.0 if math.isnan(v) else float(v) for v in row[[column[c] for c in group]])
         if best >= g.coverage_share - _EPS:
             continue
         unmet.append(group)
@@ -558,10 +567,9 @@ def _check_grade(
             f"{_names(group, catalogue, ' or ', 'en', attributes)} (covered{within_en} "
             f"{_pct(best, g.coverage_share)} < {limit})"
         )
-    present = np.nan_to_num(own.to_numpy(dtype=np.float64), nan=-1.0) >= g.coverage_share - _EPS
-    have = dict(zip(own.index, present, strict=True))
-    n_basic = sum(bool(have[c]) for c in basic)
-    n_quality = sum(bool(have[c]) for c in quality)
+    present = own >= g.coverage_share - _EPS  # not reached (NaN) is not present
+    n_basic = sum(bool(present[column[c]]) for c in basic)
+    n_quality = sum(bool(present[column[c]]) for c in quality)
     if n_basic < g.min_basic:
         zh.append(f"基本保障类业态 {n_basic}/{g.min_basic}")
         en.append(f"basic types {n_basic}/{g.min_basic}")
@@ -606,14 +614,22 @@ def _grade_table(
         if "households" in res.columns
         else pd.Series(np.nan, index=res.index)
     )
-    households = hh.groupby(res["circle_id"]).sum(min_count=1)
-    n_members = res.groupby("circle_id").size()
-    present_default = shares[None] >= rulebook.coverage_share - _EPS
+    households = hh.groupby(res["circle_id"]).sum(min_count=1).to_dict()
+    n_members = res.groupby("circle_id").size().to_dict()
+    n_assessed_of = n_assessed.to_dict()
+    weighting_of = weighting.to_dict()
+    # the share tables as arrays: one row per circle of ``order``, one column per 业态
+    codes = list(shares[None].columns)
+    column = {c: i for i, c in enumerate(codes)}
+    arrays = {k: v.to_numpy(dtype=np.float64, na_value=np.nan) for k, v in shares.items()}
+    present_default = arrays[None] >= rulebook.coverage_share - _EPS
+    n_basic_of = present_default[:, [column[c] for c in basic]].sum(axis=1)
+    n_quality_of = present_default[:, [column[c] for c in quality]].sum(axis=1)
     rows = []
-    for cid in order:
+    for at, cid in enumerate(order):
         score = scores.get(cid, math.nan)
         rate = rates.get(cid, math.nan)
-        assessed = int(n_assessed.get(cid, 0))
+        assessed = int(n_assessed_of.get(cid, 0))
         results: list[tuple[list[str], list[str], list[tuple[str, ...]]]]
         if assessed == 0:
             empty = int(n_members.get(cid, 0)) == 0
@@ -628,9 +644,19 @@ def _grade_table(
             )
             results = [failure for _ in rulebook.grades]
         else:
+            mine = {k: v[at] for k, v in arrays.items()}
             results = [
                 _check_grade(
-                    g, cid, shares, catalogue, basic, quality, score, rate, rulebook.attributes
+                    g,
+                    cid,
+                    mine,
+                    catalogue,
+                    basic,
+                    quality,
+                    score,
+                    rate,
+                    column,
+                    rulebook.attributes,
                 )
                 for g in rulebook.grades
             ]
@@ -659,9 +685,9 @@ def _grade_table(
                 "households": float(households.get(cid, math.nan)),
                 "n_residences": int(n_members.get(cid, 0)),
                 "n_assessed": assessed,
-                "weighting": weighting.get(cid, "residences (none on the network)"),
-                "n_basic": int(present_default.loc[cid, basic].to_numpy().sum()),
-                "n_quality": int(present_default.loc[cid, quality].to_numpy().sum()),
+                "weighting": weighting_of.get(cid, "residences (none on the network)"),
+                "n_basic": int(n_basic_of[at]),
+                "n_quality": int(n_quality_of[at]),
                 "core_missing": ";".join(
                     _names(g, catalogue, "/", "zh", rulebook.attributes) for g in core
                 ),

@@ -582,7 +582,8 @@ def _prepare(
         }
     )
     bands = {code: cat.band_minutes(code) for code in cat.codes()}
-    unknown = sorted(set(acc["category"]) - set(bands))
+    seen = set(acc["category"].unique())
+    unknown = sorted(seen - set(bands))
     if unknown:
         logger.info("access categories not in catalogue %s left out: %s", cat.version, unknown)
     acc["band"] = acc["category"].map(bands).astype(np.float64)
@@ -591,7 +592,7 @@ def _prepare(
     by_res = res.set_index("residence_id")
     acc["households"] = acc["residence_id"].map(by_res["households"]).astype(np.float64)
     acc["district"] = acc["residence_id"].map(by_res["district"])
-    categories = [c for c in cat.codes() if c in set(acc["category"])]
+    categories = [c for c in cat.codes() if c in seen]
 
     # outlets ---------------------------------------------------------------------------------
     category = outlets["category"].astype("string")

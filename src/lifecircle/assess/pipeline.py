@@ -180,6 +180,7 @@ def assess_city(
     def lap(name: str, since: float) -> float:
         now = time.perf_counter()
         timings[name] = round(now - since, 3)
+        log.info("assess step %s: %.2f s", name, now - since)
         return now
 
     cat = _catalogue(catalogue)
@@ -285,8 +286,9 @@ def assess_city(
         data_flags=data_flags,
     )
     grades = with_circle_districts(grades, circle_frame)
-    spots = blind_spots(access.table, res_out, cat)
     t = lap("grading", t)
+    spots = blind_spots(access.table, res_out, cat)
+    t = lap("blind_spots", t)
 
     access_frame = access.table.drop_columns(["knn_outlet_ids", "knn_m"]).to_pandas()
     kpis = city_kpis(
@@ -305,7 +307,10 @@ def assess_city(
     service_long, service_wide = _service_evaluation(
         indicator_sheet, scores, grades, evidence, kpis, graded_access, res_out, cat, book
     )
-    lap("service_evaluation", t)
+    t = lap("service_evaluation", t)
+    access_out = access.to_pandas()
+    outlets_out = outlets.to_crs(4326) if outlets.crs is not None else outlets
+    lap("tables", t)
 
     counts = grades["grade"].value_counts()
     snapshot: dict[str, Any] = {
@@ -350,14 +355,13 @@ def assess_city(
         snapshot["timings_s"]["total"],
         ", ".join(f"{g} {n}" for g, n in snapshot["counts"]["grades"].items()),
     )
-    outlets_out = outlets.to_crs(4326) if outlets.crs is not None else outlets
     return Assessment(
         city=city,
         network=network,
         outlets=outlets_out,
         residences=res_out,
         circles=circle_frame,
-        access=access.to_pandas(),
+        access=access_out,
         grades=grades,
         evidence=evidence,
         kpis=kpis,

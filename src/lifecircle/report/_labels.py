@@ -183,6 +183,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "access 工作表共 {n} 行，仅写入前 {cap} 行。",
         "The access sheet has {n} rows; only the first {cap} were written.",
     ),
+    "sheet_capped": (
+        "{sheet} 工作表共 {n} 行，仅写入前 {cap} 行；完整的表见同名 CSV 文件。",
+        "The {sheet} sheet has {n} rows; only the first {cap} were written (the whole table "
+        "is the CSV file of that name).",
+    ),
     # the 1+N project list
     "plan_city": ("城市项目清单（1）", "City plan (1): projects per business type"),
     "plan_city_text": (

@@ -129,6 +129,14 @@ def write_workbook(
                     )
                 )
                 plain = plain.iloc[:access_row_cap]
+            elif len(plain) > access_row_cap:  # a city's blind spots: millions of rows
+                notes.append(
+                    (
+                        text("sheet_note", lang),
+                        text("sheet_capped", lang, sheet=sheet, n=len(plain), cap=access_row_cap),
+                    )
+                )
+                plain = plain.iloc[:access_row_cap]
             plain.to_excel(writer, sheet_name=sheet, index=False, startrow=HEADER_ROWS - 1)
             own = extra_labels.get(sheet, {})
             labels = [own.get(str(c)) or column_label(str(c), lang) for c in plain.columns]

@@ -362,8 +362,9 @@ def write_reports(
         Share of households that counts as "has it", drawn as a line on the coverage chart;
         by default ``snapshot["parameters"]["coverage_share"]`` when present.
     access_row_cap
-        At most this many rows (residences) go to the workbook's access sheet (a note in the
-        snapshot sheet says so when it cuts).
+        At most this many rows (residences) go to the workbook's access sheet, and to any other
+        sheet (a city's blind spots can run to millions of rows, more than a sheet holds); a
+        note in the snapshot sheet says so when it cuts.
     dpi
         Resolution of the PNG maps and charts of the city report.
     projects
