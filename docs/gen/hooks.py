@@ -1,0 +1,41 @@
+"""mkdocs hooks of the documentation site.
+
+``on_page_markdown`` replaces each marker line ``<!-- gen:NAME -->`` with the block ``NAME`` of
+``gen_rules.py`` in the page's language (``*.en.md`` pages get English, the others Chinese).  An
+unknown name stops the build, so a renamed block cannot leave a page silently empty.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+_SRC = _HERE.parents[1] / "src"
+if str(_SRC) not in sys.path:  # the checkout's package, installed or not
+    sys.path.insert(0, str(_SRC))
+
+_spec = importlib.util.spec_from_file_location("lifecircle_docs_gen", _HERE / "gen_rules.py")
+assert _spec is not None and _spec.loader is not None
+gen_rules = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gen_rules)
+
+_MARKER = re.compile(r"^<!-- gen:(\w+) -->$", flags=re.M)
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kw: Any) -> str:
+    """Fill the generated blocks of a page."""
+    lang = "en" if page.file.src_uri.endswith(".en.md") else "zh"
+
+    def fill(match: re.Match[str]) -> str:
+        try:
+            return str(gen_rules.render(match.group(1), lang))
+        except KeyError as exc:
+            from mkdocs.exceptions import PluginError
+
+            raise PluginError(f"{page.file.src_uri}: {exc.args[0]}") from exc
+
+    return _MARKER.sub(fill, markdown)
