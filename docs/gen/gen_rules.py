@@ -54,9 +54,31 @@ def catalogue(lang: str) -> str:
     }
     klass_name = {k: _zh(lang, v, k) for k, v in CLASSES.items()}
     header = (
-        ["代码", "业态", "英文名", "类别", "步行圈（分钟）", "商务部分级（分钟）", "口号", "可观测", "依据", "置信度"]
+        [
+            "代码",
+            "业态",
+            "英文名",
+            "类别",
+            "步行圈（分钟）",
+            "商务部分级（分钟）",
+            "口号",
+            "可观测",
+            "依据",
+            "置信度",
+        ]
         if lang == "zh"
-        else ["code", "业态", "English", "class", "band (min)", "MOFCOM tier (min)", "slogans", "observable", "source", "confidence"]
+        else [
+            "code",
+            "业态",
+            "English",
+            "class",
+            "band (min)",
+            "MOFCOM tier (min)",
+            "slogans",
+            "observable",
+            "source",
+            "confidence",
+        ]
     )
     rows = []
     for c in cat.categories:
@@ -93,7 +115,10 @@ def bands(lang: str) -> str:
     from lifecircle.taxonomy import load_catalogue
 
     cat = load_catalogue()
-    names = {"doorstep": _zh(lang, "家门口", "doorstep"), "surround": _zh(lang, "家周边", "surround")}
+    names = {
+        "doorstep": _zh(lang, "家门口", "doorstep"),
+        "surround": _zh(lang, "家周边", "surround"),
+    }
     rows = []
     speed = DEFAULT_WALK_SPEED_KMH * 1000 / 60
     for key, minutes in cat.bands.items():
@@ -101,7 +126,12 @@ def bands(lang: str) -> str:
     header = (
         ["键", "名称", "分钟", f"默认速度下的米数（{DEFAULT_WALK_SPEED_KMH:g} km/h）"]
         if lang == "zh"
-        else ["key", "name", "minutes", f"metres at the default speed ({DEFAULT_WALK_SPEED_KMH:g} km/h)"]
+        else [
+            "key",
+            "name",
+            "minutes",
+            f"metres at the default speed ({DEFAULT_WALK_SPEED_KMH:g} km/h)",
+        ]
     )
     out = _table(header, rows) + "\n"
     speeds = [
@@ -219,7 +249,15 @@ def attributes(lang: str) -> str:
     header = (
         ["属性", "名称", "名称关键词", "服务字段", "营业早于", "依据", "置信度"]
         if lang == "zh"
-        else ["attribute", "name", "name keywords", "services", "opens before", "source", "confidence"]
+        else [
+            "attribute",
+            "name",
+            "name keywords",
+            "services",
+            "opens before",
+            "source",
+            "confidence",
+        ]
     )
     rows = []
     for key, a in rb.attributes.items():
@@ -245,7 +283,9 @@ def presets(lang: str) -> str:
     from lifecircle.assess import PRESETS
 
     header = ["`rulebook`", _zh(lang, "文件", "file")]
-    return _table(header, [[f"`{k}`", f"`src/lifecircle/assess/data/{v}`"] for k, v in PRESETS.items()])
+    return _table(
+        header, [[f"`{k}`", f"`src/lifecircle/assess/data/{v}`"] for k, v in PRESETS.items()]
+    )
 
 
 def grades(lang: str) -> str:
@@ -268,7 +308,9 @@ def kpis(lang: str) -> str:
         cells = re.split(r"\s{2,}", line.strip())
         rows.append([_rst_to_md(c) for c in [*cells, "", ""][:3]])
     header = (
-        ["`kpi`", "含义（英文，取自代码文档）", "目标"] if lang == "zh" else ["`kpi`", "meaning", "target"]
+        ["`kpi`", "含义（英文，取自代码文档）", "目标"]
+        if lang == "zh"
+        else ["`kpi`", "meaning", "target"]
     )
     return _table(header, rows)
 
@@ -278,8 +320,7 @@ def kpis(lang: str) -> str:
 
 def audit_reference(lang: str) -> str:
     """The reference densities of the audit's ``category_density`` check."""
-    import tomllib
-
+    from lifecircle._toml import tomllib  # tomllib, or tomli before Python 3.11
     from lifecircle.taxonomy import load_catalogue
 
     path = resources.files("lifecircle.project") / "data" / "audit_reference.toml"
@@ -293,7 +334,13 @@ def audit_reference(lang: str) -> str:
         else ["业态", "code", "fail below (per 10 k)", "warn below (per 10 k)", "source"]
     )
     rows = [
-        [names.get(code, code), f"`{code}`", v.get("fail_below", ""), v.get("warn_below", ""), v.get("source", "")]
+        [
+            names.get(code, code),
+            f"`{code}`",
+            v.get("fail_below", ""),
+            v.get("warn_below", ""),
+            v.get("source", ""),
+        ]
         for code, v in data.get("category", {}).items()
     ]
     intro = _zh(
@@ -447,7 +494,9 @@ def city_template(lang: str) -> str:
     """The template ``lifecircle init`` writes."""
     from lifecircle import __version__
 
-    text = (resources.files("lifecircle.project") / "data" / "city_template.toml").read_text("utf-8")
+    text = (resources.files("lifecircle.project") / "data" / "city_template.toml").read_text(
+        "utf-8"
+    )
     name = _zh(lang, "我的城市", "my_city")
     text = text.replace("{version}", __version__).replace("{name}", name).replace("{id}", "my_city")
     return "```toml\n" + text.rstrip("\n") + "\n```\n"
@@ -458,7 +507,11 @@ def xian_city_file(lang: str) -> str:
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[2] / "examples" / "xian_oldtown" / "city.toml"
-    return '```toml title="examples/xian_oldtown/city.toml"\n' + path.read_text("utf-8").rstrip("\n") + "\n```\n"
+    return (
+        '```toml title="examples/xian_oldtown/city.toml"\n'
+        + path.read_text("utf-8").rstrip("\n")
+        + "\n```\n"
+    )
 
 
 BLOCKS: dict[str, Callable[[str], str]] = {
