@@ -54,50 +54,35 @@ def catalogue(lang: str) -> str:
     }
     klass_name = {k: _zh(lang, v, k) for k, v in CLASSES.items()}
     header = (
-        [
-            "代码",
-            "业态",
-            "英文名",
-            "类别",
-            "步行圈（分钟）",
-            "商务部分级（分钟）",
-            "口号",
-            "可观测",
-            "依据",
-            "置信度",
-        ]
+        ["代码", "业态", "步行圈（分钟）", "商务部分级（分钟）", "口号", "可观测", "置信度"]
         if lang == "zh"
-        else [
-            "code",
-            "业态",
-            "English",
-            "class",
-            "band (min)",
-            "MOFCOM tier (min)",
-            "slogans",
-            "observable",
-            "source",
-            "confidence",
-        ]
-    )
-    rows = []
+        else ["code", "业态", "English", "band (min)", "MOFCOM tier (min)", "slogans",
+              "observable", "confidence"]
+    )  # fmt: skip
+    tables: dict[str, list[list[Any]]] = {k: [] for k in CLASSES}
+    sources = []
     for c in cat.categories:
         minutes = band_min.get(c.band)
         band = f"{band_name.get(c.band, c.band)} {minutes:g}" if minutes is not None else c.band
-        rows.append(
+        names = [c.name_zh] if lang == "zh" else [c.name_zh, c.name_en]
+        tables.setdefault(c.klass, []).append(
             [
                 f"`{c.code}`",
-                c.name_zh,
-                c.name_en,
-                klass_name.get(c.klass, c.klass),
+                *names,
                 band,
                 f"{c.tier_min:g}" if c.tier_min is not None else "",
                 "、".join(c.slogans),
                 _zh(lang, "是", "yes") if c.observable else _zh(lang, "否", "no"),
-                c.source + (f" — {c.note}" if c.note else ""),
                 c.confidence,
             ]
         )
+        note = f" *{c.note}*" if c.note else ""
+        sources.append(f"* `{c.code}` {c.name_zh} ({c.confidence}): {_cell(c.source)}{note}")
+    body = "".join(
+        f"\n**{klass_name.get(k, k)}**\n\n" + _table(header, rows)
+        for k, rows in tables.items()
+        if rows
+    )
     counts = {k: sum(1 for c in cat.categories if c.klass == k) for k in CLASSES}
     intro = _zh(
         lang,
@@ -106,7 +91,8 @@ def catalogue(lang: str) -> str:
         f"Catalogue version `{cat.version}`: {counts.get('basic', 0)} basic and "
         f"{counts.get('quality', 0)} quality 业态 (from `src/lifecircle/taxonomy/data/catalogue.toml`).",
     )
-    return intro + "\n\n" + _table(header, rows)
+    title = _zh(lang, "**各业态的依据**（英文，取自目录文件）：", "**The source of each 业态:**")
+    return intro + "\n" + body + "\n" + title + "\n\n" + "\n".join(sources) + "\n"
 
 
 def bands(lang: str) -> str:
@@ -144,6 +130,53 @@ def bands(lang: str) -> str:
         else ["`walk_speed`", "km/h", "m/min", "metres in 15 min"]
     )
     return out + _table(header2, speeds)
+
+
+_FIGURE = """<figure markdown="0" class="lc-figure">
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 240" width="640" height="240" style="max-width:100%;height:auto;font-size:13px" role="img" aria-label="{title}">
+<title>{title}</title>
+<g stroke="#9e9e9e" stroke-width="6" stroke-linecap="round" fill="none">
+<path d="M40 150 L250 150 L250 60 L600 60"/><path d="M250 150 L450 150 L450 60"/></g>
+<path d="M120 150 L250 150 L250 60 L520 60" stroke="#00897b" stroke-width="3" fill="none" stroke-dasharray="8 5"/>
+<line x1="120" y1="200" x2="120" y2="150" stroke="#e65100" stroke-width="3"/>
+<rect x="100" y="200" width="40" height="28" fill="#ffcc80" stroke="#e65100"/>
+<text x="150" y="222" fill="currentColor">{residence}</text>
+<line x1="520" y1="25" x2="520" y2="60" stroke="#e65100" stroke-width="3"/>
+<circle cx="520" cy="20" r="9" fill="#80cbc4" stroke="#00695c"/>
+<text x="535" y="24" fill="currentColor">{outlet}</text>
+<circle cx="120" cy="150" r="5"/><circle cx="520" cy="60" r="5"/>
+<text x="40" y="140" fill="currentColor">{foot}</text><text x="470" y="82" fill="currentColor">{foot}</text>
+<line x1="290" y1="190" x2="320" y2="190" stroke="#e65100" stroke-width="3"/>
+<text x="328" y="194" fill="currentColor">{leg}</text>
+<line x1="290" y1="214" x2="320" y2="214" stroke="#00897b" stroke-width="3" stroke-dasharray="8 5"/>
+<text x="328" y="218" fill="currentColor">{path}</text>
+</svg>
+<figcaption>{title}</figcaption>
+</figure>
+"""
+
+
+def walk_figure(lang: str) -> str:
+    """The walking distance as a figure, inline SVG (it uses the page's fonts, CJK included)."""
+    words = {
+        "zh": {
+            "title": "步行距离 = 接入段 + 路网最短路 + 接入段",
+            "residence": "小区",
+            "outlet": "网点",
+            "foot": "垂足",
+            "leg": "接入段（直线，到最近路段的垂足）",
+            "path": "两垂足间的路网最短路（部分路段精确计入）",
+        },
+        "en": {
+            "title": "walk = access leg + shortest network path + access leg",
+            "residence": "residence (小区)",
+            "outlet": "outlet",
+            "foot": "foot",
+            "leg": "access leg (straight, to the nearest edge)",
+            "path": "shortest network path between the feet",
+        },
+    }
+    return _FIGURE.format(**words[lang])
 
 
 # --- rulebook ----------------------------------------------------------------------------------
@@ -516,6 +549,7 @@ def xian_city_file(lang: str) -> str:
 
 BLOCKS: dict[str, Callable[[str], str]] = {
     "catalogue": catalogue,
+    "walk_figure": walk_figure,
     "bands": bands,
     "rulebook": rulebook,
     "attributes": attributes,

@@ -1,6 +1,8 @@
 """mkdocs hooks of the documentation site.
 
-``on_page_markdown`` replaces each marker line ``<!-- gen:NAME -->`` with the block ``NAME`` of
+``on_post_build`` copies the CJK font of :mod:`lifecircle.report` into ``assets/fonts/`` (used by
+``assets/stylesheets/cjk.css`` where the system has no Chinese font), so the site needs no web
+font and the repository keeps one copy of it.  ``on_page_markdown`` replaces each marker line ``<!-- gen:NAME -->`` with the block ``NAME`` of
 ``gen_rules.py`` in the page's language (``*.en.md`` pages get English, the others Chinese).  An
 unknown name stops the build, so a renamed block cannot leave a page silently empty.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,3 +42,12 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any, **kw: An
             raise PluginError(f"{page.file.src_uri}: {exc.args[0]}") from exc
 
     return _MARKER.sub(fill, markdown)
+
+
+def on_post_build(config: Any, **kw: Any) -> None:
+    """Copy the bundled CJK font next to the site's stylesheets."""
+    font = _SRC / "lifecircle" / "report" / "fonts" / "DroidSansFallbackFull.ttf"
+    target = Path(config["site_dir"]) / "assets" / "fonts"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(font, target / font.name)
+    shutil.copy2(font.with_name("DroidSansFallback-LICENSE.txt"), target)
