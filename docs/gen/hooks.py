@@ -18,13 +18,25 @@ from typing import Any
 
 _HERE = Path(__file__).resolve().parent
 _SRC = _HERE.parents[1] / "src"
-if str(_SRC) not in sys.path:  # the checkout's package, installed or not
-    sys.path.insert(0, str(_SRC))
 
 _spec = importlib.util.spec_from_file_location("lifecircle_docs_gen", _HERE / "gen_rules.py")
 assert _spec is not None and _spec.loader is not None
 gen_rules = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen_rules)
+
+
+def on_config(config: Any, **kw: Any) -> Any:
+    """Document the checkout's package, installed or not (mkdocs restores ``sys.path`` after
+    loading this file, so the path is added here, before any page imports ``lifecircle``)."""
+    if str(_SRC) not in sys.path:
+        sys.path.insert(0, str(_SRC))
+    loaded = sys.modules.get("lifecircle")
+    if loaded is not None and not str(loaded.__file__).startswith(str(_SRC)):
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(f"lifecircle was imported from {loaded.__file__}, not from {_SRC}")
+    return config
+
 
 _MARKER = re.compile(r"^<!-- gen:(\w+) -->$", flags=re.M)
 
@@ -51,3 +63,10 @@ def on_post_build(config: Any, **kw: Any) -> None:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(font, target / font.name)
     shutil.copy2(font.with_name("DroidSansFallback-LICENSE.txt"), target)
+
+
+def on_page_content(html: str, page: Any, **kw: Any) -> str:
+    """Keep the line breaks of the commands' help on the CLI page (click's ``\\b`` blocks)."""
+    if page.file.src_uri.startswith("reference/cli"):
+        return f'<div class="lc-cli">\n{html}\n</div>'
+    return html
