@@ -150,12 +150,13 @@ def _docs_tools_missing() -> str | None:
     return None
 
 
-@pytest.mark.slow
-def test_site_builds_strict_offline_with_every_reference(tmp_path: Path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once with ``mkdocs build --strict`` (a warning fails the build)."""
     missing = _docs_tools_missing()
     if missing:
         pytest.skip(f"{missing} is not installed: pip install -e '.[docs]' to build the site")
-    site = tmp_path / "site"
+    site = tmp_path_factory.mktemp("docs") / "site"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"),
@@ -163,6 +164,11 @@ def test_site_builds_strict_offline_with_every_reference(tmp_path: Path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return site
+
+
+@pytest.mark.slow
+def test_site_builds_strict_offline_with_every_reference(site: Path):
     pages = sorted(site.rglob("*.html"))
     for page in ("index", "tutorial", "rules", "faq", "deploying", "reference/cli"):
         assert (site / f"{page}.html").is_file() and (site / "en" / f"{page}.html").is_file()
@@ -194,3 +200,29 @@ def test_site_builds_strict_offline_with_every_reference(tmp_path: Path):
             if f'id="lifecircle.{package}.{name}"' not in api
         ]
     assert not absent, f"public names without a reference: {absent}"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "artifacts"
+#: Pages photographed in both languages: name → (page, window height).
+SCREENSHOTS = {"index": ("index", 1400), "tutorial": ("tutorial", 1400), "rules": ("rules", 2600)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_screenshots_of_home_tutorial_and_rules(site: Path, lang: str):
+    """``tests/artifacts/docs_<page>[_en].png``, taken from the file system (offline)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, (page, height) in SCREENSHOTS.items():
+        html = site / ("en" if lang == "en" else "") / f"{page}.html"
+        png = ARTIFACTS / f"docs_{name}{'_en' if lang == 'en' else ''}.png"
+        png.unlink(missing_ok=True)
+        subprocess.run(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--virtual-time-budget=5000", f"--window-size=1280,{height}",
+             f"--screenshot={png}", html.as_uri()],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert png.is_file() and png.stat().st_size > 10_000, f"no screenshot of {html}"
