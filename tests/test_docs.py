@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -190,6 +191,9 @@ def test_site_builds_strict_offline_with_every_reference(site: Path):
                 todo += [(f"{path} {n}", c) for n, c in command.commands.items()]
         keys = (site / f"{lang}reference/city-file.html").read_text("utf-8")
         assert not [k for k in CITY_KEYS if f"<code>{k}</code>" not in keys]
+    schema = json.loads((site / "reference" / "openapi.json").read_text("utf-8"))
+    http = (site / "reference" / "http-api.html").read_text("utf-8")
+    assert not [p for p in schema["paths"] if f"<code>{p}</code>" not in http]
     api = (site / "reference" / "api.html").read_text("utf-8")
     absent = []
     for package in API_PACKAGES:

@@ -547,6 +547,66 @@ def xian_city_file(lang: str) -> str:
     )
 
 
+# --- HTTP API ----------------------------------------------------------------------------------
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The platform's OpenAPI schema, from an app created in a temporary data folder."""
+    import tempfile
+
+    from lifecircle.web import Settings, create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        return dict(create_app(Settings(data_dir=folder, mode="dev")).openapi())
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    ref = schema.get("$ref") or (schema.get("items") or {}).get("$ref")
+    name = str(ref).rsplit("/", 1)[-1] if ref else schema.get("type", "")
+    return f"{name}[]" if schema.get("type") == "array" and ref else str(name)
+
+
+def http_api(lang: str) -> str:
+    """Every endpoint of the web platform by tag: method, path, summary, parameters, body."""
+    spec = openapi_schema()
+    by_tag: dict[str, list[list[str]]] = {}
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            params = ", ".join(
+                f"`{p['name']}`" + ("" if p.get("required") else "?")
+                for p in op.get("parameters", [])
+            )
+            body = op.get("requestBody", {}).get("content", {})
+            body_schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
+            doc = (op.get("description") or "").strip().split("\n\n")[0].replace("\n", " ")
+            codes = ", ".join(sorted(op.get("responses", {})))
+            row = [f"`{method.upper()}`", f"`{path}`", op.get("summary", ""), _rst_to_md(doc),
+                   params, f"`{_schema_name(body_schema)}`" if body_schema else "", codes]  # fmt: skip
+            by_tag.setdefault((op.get("tags") or ["other"])[0], []).append(row)
+    header = (
+        ["方法", "路径", "名称", "说明（英文）", "参数（? 为可选）", "请求体", "响应码"]
+        if lang == "zh"
+        else [
+            "method",
+            "path",
+            "name",
+            "what it does",
+            "parameters (? optional)",
+            "body",
+            "responses",
+        ]
+    )
+    info = spec.get("info", {})
+    out = [
+        f"**{info.get('title', '')}** {info.get('version', '')}, OpenAPI {spec.get('openapi', '')}",
+        "",
+    ]
+    out.append(_rst_to_md(str(info.get("description", "")).strip()))
+    for tag, rows in by_tag.items():
+        out += ["", f"### {tag}", "", _table(header, rows)]
+    return "\n".join(out) + "\n"
+
+
 BLOCKS: dict[str, Callable[[str], str]] = {
     "catalogue": catalogue,
     "walk_figure": walk_figure,
@@ -564,6 +624,7 @@ BLOCKS: dict[str, Callable[[str], str]] = {
     "batch_schema": batch_schema,
     "city_template": city_template,
     "xian_city_file": xian_city_file,
+    "http_api": http_api,
 }
 
 

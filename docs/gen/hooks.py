@@ -63,6 +63,12 @@ def on_post_build(config: Any, **kw: Any) -> None:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(font, target / font.name)
     shutil.copy2(font.with_name("DroidSansFallback-LICENSE.txt"), target)
+    # the platform's OpenAPI schema beside the HTTP API page, for other tools
+    import json
+
+    schema = Path(config["site_dir"]) / "reference" / "openapi.json"
+    schema.parent.mkdir(parents=True, exist_ok=True)
+    schema.write_text(json.dumps(gen_rules.openapi_schema(), ensure_ascii=False, indent=1), "utf-8")
 
 
 def on_page_content(html: str, page: Any, **kw: Any) -> str:
