@@ -230,3 +230,20 @@ def test_screenshots_of_home_tutorial_and_rules(site: Path, lang: str):
             capture_output=True, timeout=120, check=False,
         )  # fmt: skip
         assert png.is_file() and png.stat().st_size > 10_000, f"no screenshot of {html}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("page", "query"), [("index.html", "待核实"), ("en/index.html", "households")]
+)
+def test_search_works_from_the_file_system(site: Path, page: str, query: str):
+    """Offline: the search index and its worker run from file:// (the vendored iframe-worker)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    url = f"{(site / page).as_uri()}?q={query}"
+    done = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+         "--virtual-time-budget=8000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "md-search-result__item" in done.stdout, f"no search results for {query!r} in {page}"
