@@ -191,6 +191,10 @@ def test_site_builds_strict_offline_with_every_reference(site: Path):
                 todo += [(f"{path} {n}", c) for n, c in command.commands.items()]
         keys = (site / f"{lang}reference/city-file.html").read_text("utf-8")
         assert not [k for k in CITY_KEYS if f"<code>{k}</code>" not in keys]
+    for lang in ("", "en/"):  # the report and platform screenshots are in the site
+        started = (site / f"{lang}getting-started.html").read_text("utf-8")
+        for name in re.findall(r'<img src="([^"]+)"', started):
+            assert ((site / lang) / name).resolve().is_file(), f"{lang}getting-started: {name}"
     schema = json.loads((site / "reference" / "openapi.json").read_text("utf-8"))
     http = (site / "reference" / "http-api.html").read_text("utf-8")
     assert not [p for p in schema["paths"] if f"<code>{p}</code>" not in http]

@@ -547,6 +547,45 @@ def xian_city_file(lang: str) -> str:
     )
 
 
+# --- screenshots -------------------------------------------------------------------------------
+
+#: Screenshots the browser and report tests leave in tests/artifacts (copied into the site's
+#: ``assets/screens/`` by the hook): file → (Chinese caption, English caption).
+SCREENS = {
+    "report_page1.png": ("报告首页（report.pdf）", "The report's first page (report.pdf)"),
+    "report_plan_page.png": ("报告中的 1+N 项目清单", "The 1+N project list in the report"),
+    "web_resident_nearest.png": (
+        "便民地图：身边的网点与步行距离",
+        "Resident map: outlets nearby and the walk",
+    ),
+    "web_resident_elder.png": (
+        "便民地图的长辈模式（适老化）",
+        "Resident map in elderly mode (适老化)",
+    ),
+    "web_merchant.png": ("商户进图：商户提交网点", "Merchant submissions"),
+    "web_survey.png": ("满意度问卷", "Satisfaction survey"),
+    "web_planner.png": (
+        "规划看板：等级、指标、待审核网点",
+        "Planners' dashboard: grades, KPIs, outlets to review",
+    ),
+    "web_planner_scenario.png": ("规划看板：情景推演", "Planners' dashboard: a what-if scenario"),
+    "web_board.png": ("公告栏", "Community board"),
+}
+
+
+def screens(lang: str) -> str:
+    """The report and the platform's pages, as the tests last photographed them."""
+    prefix = "assets/screens/" if lang == "zh" else "../assets/screens/"
+    cells = []
+    for name, (zh, en) in SCREENS.items():
+        caption = zh if lang == "zh" else en
+        cells.append(
+            f'<figure class="lc-screen"><a href="{prefix}{name}"><img src="{prefix}{name}" '
+            f'alt="{caption}" loading="lazy"></a><figcaption>{caption}</figcaption></figure>'
+        )
+    return '<div class="lc-screens" markdown="0">\n' + "\n".join(cells) + "\n</div>\n"
+
+
 # --- HTTP API ----------------------------------------------------------------------------------
 
 
@@ -625,6 +664,7 @@ BLOCKS: dict[str, Callable[[str], str]] = {
     "city_template": city_template,
     "xian_city_file": xian_city_file,
     "http_api": http_api,
+    "screens": screens,
 }
 
 

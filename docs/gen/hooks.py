@@ -63,6 +63,11 @@ def on_post_build(config: Any, **kw: Any) -> None:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(font, target / font.name)
     shutil.copy2(font.with_name("DroidSansFallback-LICENSE.txt"), target)
+    # the screenshots the browser and report tests keep current, for the Getting started page
+    screens = Path(config["site_dir"]) / "assets" / "screens"
+    screens.mkdir(parents=True, exist_ok=True)
+    for name in gen_rules.SCREENS:
+        shutil.copy2(_HERE.parents[1] / "tests" / "artifacts" / name, screens / name)
     # the platform's OpenAPI schema beside the HTTP API page, for other tools
     import json
 
