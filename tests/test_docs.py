@@ -2,9 +2,11 @@
 
 The build needs the ``docs`` extra (in ``.[dev]``); without it that test is skipped and says so.
 The tutorial's commands are the fenced blocks marked ``{ .bash .tutorial }``: each must name a
-real command with real options; ``lifecircle init`` runs here and ``lifecircle audit`` on
-Xi'an old town runs where ``../shared/data`` exists.  Running every command (assess, plan, batch
-…) would take minutes; their options are checked against the commands' definitions instead.
+real command with real options; ``lifecircle init`` runs here, and ``lifecircle audit`` and
+``lifecircle assess`` on Xi'an old town run where ``../shared/data`` exists.  Running every command
+(run, plan, serve, batch …) would take minutes; their options are checked against the commands'
+definitions instead.  The screenshots (``tests/artifacts/docs_*.png``) are taken from the built
+site, and offline search is checked from the file system.
 """
 
 from __future__ import annotations
@@ -139,6 +141,22 @@ def test_tutorial_audit_runs_on_xian(shared_data: Path, tmp_path: Path,
     assert {"check", "scope", "status", "message", "message_en"} <= set(audit.columns)
     assert {"category_density", "truncation", "vintage"} <= set(audit["check"])
     assert (tmp_path / "summary.json").is_file()
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_tutorial_assess_runs_on_xian(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (argv,) = [c for c in tutorial_commands(TUTORIALS[0]) if c[1] == "assess"]
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, [*argv[1:], "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    grades = pd.read_csv(tmp_path / "grades.csv")
+    assert {"grade", "missing_for_next_grade", "unverified_reason"} <= set(grades.columns)
+    assert set(grades["grade"]) <= {"品质型", "提升型", "基础型", "未达标", "待核实"}
+    for name in ("summary.json", "audit.csv", "evidence.csv", "kpis.csv", "access.parquet"):
+        assert (tmp_path / name).is_file(), name
 
 
 def _docs_tools_missing() -> str | None:
