@@ -10,7 +10,21 @@
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the exports as static tools (mypy, the API reference) see them
+    from lifecircle.acquire._client import AcquireError, KeyInvalidError, QuotaExceededError
+    from lifecircle.acquire._places import PlaceImport
+    from lifecircle.acquire.amap import fetch_amap_places
+    from lifecircle.acquire.baidu import fetch_baidu_places
+    from lifecircle.acquire.boundary import (
+        District,
+        convert_geometry,
+        fetch_district,
+        read_boundary,
+    )
+    from lifecircle.acquire.osm_clip import ClipReport, clip_osm
+    from lifecircle.acquire.templates import match_by_name, read_template, write_template
 
 #: Public name → module that defines it (imported on first use: ``lifecircle --help`` stays
 #: fast, and the CLI can register ``fetch``/``template`` without the numerical stack).
