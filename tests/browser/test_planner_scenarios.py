@@ -202,3 +202,27 @@ def test_planner_recomputes_a_scenario_made_stale_by_a_new_outlet(
     assert before > made["before"] * 100  # the approved bakery now counts before
     _delete_scenario(row)
     assert not js_errors, js_errors
+
+
+def test_planner_sees_the_data_audit_first(planner: Any, js_errors: PageErrors) -> None:
+    """The dashboard opens on the data audit (数据体检): counts, the run's figures and every
+    warning and failure, as text (Chinese, and English after switching)."""
+    page = planner
+    page.wait_for_selector("#audit-table tbody tr, #audit-table caption")
+    summary = page.locator("#audit-summary").inner_text()
+    assert re.search(r"\d+ 项正常、\d+ 项提示、\d+ 项不合格", summary), summary
+    assert "参与评估的小区" in page.locator("#audit-figures").inner_text()
+    rows = page.locator("#audit-table tbody tr")
+    assert rows.count() >= 1
+    statuses = set(rows.locator("td:first-child").all_inner_texts())
+    assert statuses <= {"提示", "不合格"}
+    # the audit card comes before the KPI tiles
+    order = page.evaluate(
+        "() => { const a = document.getElementById('audit-card'),"
+        " k = document.getElementById('kpis');"
+        " return !!(a.compareDocumentPosition(k) & Node.DOCUMENT_POSITION_FOLLOWING); }"
+    )
+    assert order
+    assert page.locator("#districts-card").is_hidden()  # the sample city has no districts
+    screenshot(page, "planner_audit")
+    assert not js_errors

@@ -254,6 +254,64 @@
     table.appendChild(body);
   }
 
+  /* ---------- data audit (数据体检) and districts ---------- */
+  function renderAudit(data) {
+    var table = $("audit-table");
+    table.innerHTML = "";
+    var counts = (data && data.counts) || {};
+    $("audit-summary").textContent = LC.t("pl.audit_counts", {
+      ok: counts.ok || 0, warn: counts.warn || 0, fail: counts.fail || 0
+    });
+    var f = (data && data.figures) || {};
+    $("audit-figures").textContent = f.residences_assessed === undefined ? "" : LC.t("pl.audit_figures", {
+      res: fmtValue(f.residences_assessed), read: fmtValue(f.residences_read),
+      hh: fmtValue(f.households_assessed), known: fmtValue(f.households_known),
+      est: fmtValue(f.households_estimated), outlets: fmtValue(f.outlets_assessed)
+    });
+    var items = ((data && data.items) || []).filter(function (i) { return i.status !== "ok"; });
+    if (!items.length) { table.appendChild(LC.el("caption", { text: LC.t("pl.audit_all_ok") })); return; }
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, [
+      LC.el("th", { scope: "col", text: LC.t("pl.audit_status") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.audit_check") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.audit_message") })
+    ])]));
+    var body = LC.el("tbody");
+    items.forEach(function (i) {
+      var message = LC.lang === "en" ? (i.message_en || i.message) : (i.message || i.message_en);
+      body.appendChild(LC.el("tr", { class: "audit-" + i.status }, [
+        LC.el("td", { text: LC.t("pl.audit_" + i.status) }),
+        LC.el("td", { text: String(i.check || "") }),
+        LC.el("td", { text: String(message || "") })
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  function renderDistricts(list) {
+    var table = $("district-table");
+    table.innerHTML = "";
+    $("districts-card").hidden = !list.length;
+    if (!list.length) return;
+    var grades = [["circles:quality", "grade.quality"], ["circles:enhanced", "grade.enhanced"],
+      ["circles:basic", "grade.basic"], ["circles:not graded", "grade.none"],
+      ["circles:unverified", "grade.unverified"]];
+    var head = [LC.el("th", { scope: "col", text: LC.t("pl.district") }),
+      LC.el("th", { scope: "col", text: LC.t("pl.col_circles") })];
+    grades.forEach(function (g) { head.push(LC.el("th", { scope: "col", text: LC.t(g[1]) })); });
+    head.push(LC.el("th", { scope: "col", text: LC.t("pl.col_hh_basic") }));
+    table.appendChild(LC.el("thead", null, [LC.el("tr", null, head)]));
+    var body = LC.el("tbody");
+    list.forEach(function (d) {
+      var cells = [LC.el("th", { scope: "row", text: String(d.level || "") + " " + String(d.district || "") }),
+        LC.el("td", { class: "num", text: fmtValue(d.circles_total) })];
+      grades.forEach(function (g) { cells.push(LC.el("td", { class: "num", text: fmtValue(d[g[0]]) })); });
+      var share = d.households_basic_or_better;
+      cells.push(LC.el("td", { class: "num", text: share === null || share === undefined ? "—" : (share * 100).toFixed(1) + "%" }));
+      body.appendChild(LC.el("tr", null, cells));
+    });
+    table.appendChild(body);
+  }
+
   function renderNeeds(data) {
     var table = $("needs-table");
     table.innerHTML = "";
@@ -684,6 +742,14 @@
       else if (g.ok && g.data && g.data.type === "FeatureCollection") state.circles = g.data;
       drawCircles();
     }));
+    jobs.push(LC.get("/api/dashboard/audit").then(function (r) {
+      state.data.audit = r.ok ? r.data : null;
+      renderAudit(r.ok ? r.data : {});
+    }));
+    jobs.push(LC.get("/api/dashboard/districts").then(function (r) {
+      state.data.districts = r.ok ? r.data : [];
+      renderDistricts(r.ok ? r.data : []);
+    }));
     jobs.push(LC.get("/api/dashboard/satisfaction").then(function (r) {
       state.data.sat = r.ok ? r.data : null;
       renderSatisfaction(r.ok ? r.data : []);
@@ -704,6 +770,8 @@
     renderGradeLegend();
     if (state.data.kpis) renderKpis(state.data.kpis);
     if (state.data.grades) { renderGradeTable(state.data.grades); drawCircles(); }
+    if (state.data.audit) renderAudit(state.data.audit);
+    if (state.data.districts) renderDistricts(state.data.districts);
     if (state.data.sat) renderSatisfaction(state.data.sat);
     if (state.data.needs) renderNeeds(state.data.needs);
     if (state.data.reports) renderReports(state.data.reports);
