@@ -255,6 +255,8 @@
   }
 
   /* ---------- data audit (数据体检) and districts ---------- */
+  var AUDIT_STATUS = { ok: "pl.audit_ok", warn: "pl.audit_warn", fail: "pl.audit_fail" };
+
   function renderAudit(data) {
     var table = $("audit-table");
     table.innerHTML = "";
@@ -279,7 +281,7 @@
     items.forEach(function (i) {
       var message = LC.lang === "en" ? (i.message_en || i.message) : (i.message || i.message_en);
       body.appendChild(LC.el("tr", { class: "audit-" + i.status }, [
-        LC.el("td", { text: LC.t("pl.audit_" + i.status) }),
+        LC.el("td", { text: LC.t(AUDIT_STATUS[i.status] || "pl.audit_warn") }),
         LC.el("td", { text: String(i.check || "") }),
         LC.el("td", { text: String(message || "") })
       ]));
