@@ -414,7 +414,7 @@ def test_xian_example_city_file_runs_and_its_figures_agree(tmp_path: Path) -> No
     report = (out / "report.html").read_text("utf-8")
     assert f"{summary['residences_assessed']:,}" in report
     assert f"{summary['households_assessed']:,}" in report
-    assert "数据体检" in report and "分区统计" in report
+    assert "数据体检" in report and "分区统计" in report and "map_districts.png" in report
     # the audit says where the data are thin: 4 菜市场, truncated source files
     fails = audit.loc[audit["status"] == "fail"]
     assert ((fails["check"] == "category_density") & (fails["category"] == "wet_market")).any()
@@ -504,6 +504,8 @@ def test_districts_on_the_sample_city(tmp_path: Path) -> None:
     assert any(f.name == "report.html" for f in files)
     html = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert "分区统计" in html and "西区" in html
+    assert "img/map_districts.png" in html and "分区图（区）" in html
+    assert (tmp_path / "out" / "img" / "map_districts.png").stat().st_size > 10_000
 
 
 def test_several_outlet_sources_are_merged_by_priority(tmp_path: Path) -> None:

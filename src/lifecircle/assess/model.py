@@ -100,6 +100,9 @@ class Assessment:
         The run's headline figures, the same in every output (``summary.json``): residences
         read and assessed, households known and estimated and the method, population
         assessed, outlets read, classified and assessed.
+    districts
+        District level → its districts (``name``, WGS-84 polygons), largest level first, when
+        the city names districts (for the reports' by-district map).
     service_evaluation
         服务"好不好" per circle × indicator (``evaluation.csv``): ``circle_id, indicator,
         name_zh, name_en, value, points, max_points, source`` (``auto`` from the data, ``score``
@@ -126,5 +129,6 @@ class Assessment:
     audit: pd.DataFrame | None = None
     data_flags: pd.DataFrame | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    districts: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     service_evaluation: pd.DataFrame | None = None
     service_scores: pd.DataFrame | None = None

@@ -377,6 +377,7 @@ def run_city(
     figures = headline_figures(inputs, assessment, left_out)
     assessment.audit = audit.table
     assessment.figures = figures
+    assessment.districts = dict(inputs.districts)
     timings["total"] = round(time.perf_counter() - t0, 3)
     log.info("%s: run in %.1f s (%s)", spec.name, timings["total"], timings)
     return CityRun(spec, inputs, audit, assessment, figures, timings)

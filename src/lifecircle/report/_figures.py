@@ -30,6 +30,7 @@ __all__ = [
     "chart_coverage",
     "chart_grades",
     "map_blind_spots",
+    "map_districts",
     "map_grades",
     "map_outlets",
     "map_project_sites",
@@ -323,6 +324,46 @@ def map_grades(
             for g in reversed(GRADE_ORDER)
         ]
         ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+        _decorate(ax, lang, bbox)
+        return _save(fig, path, dpi)
+
+
+def map_districts(
+    base: Basemap,
+    districts: gpd.GeoDataFrame,
+    share: dict[str, float],
+    lang: str,
+    path: Path,
+    *,
+    dpi: int = _DPI,
+) -> Path:
+    """Districts filled by the share of their households in circles at 基础型 or better, with
+    the share written on each (grey: no assessed household)."""
+    import matplotlib.patheffects as pe
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["RdYlGn"]
+    bbox = _padded(base.network.bounds())
+    with mpl_context():
+        fig = _figure(7.0, 7.0 * _aspect(bbox), None)
+        ax = fig.add_axes((0.005, 0.005, 0.99, 0.99))
+        base.draw(ax, colour="#c8c8c8", width=0.3)
+        proj = districts.to_crs(base.network.crs)
+        halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+        for name, geom in zip(proj["name"].astype(str), proj.geometry, strict=True):
+            value = share.get(name, float("nan"))
+            colour = "#d9d9d9" if not np.isfinite(value) else to_hex(cmap(float(value)))
+            _fill(ax, geom, colour, alpha=0.55, edge="#555555")
+            shown = shapely.intersection(geom, shapely.box(*bbox))  # label where it is seen
+            if shapely.is_empty(shown):
+                continue
+            x, y = shapely.get_coordinates(shapely.point_on_surface(shown))[0]
+            label = f"{name}\n{value:.0%}" if np.isfinite(value) else name
+            ax.text(x, y, label, fontsize=8, ha="center", va="center", zorder=5,
+                    path_effects=halo)  # fmt: skip
+        ax.set_xlim(bbox[0], bbox[2])
+        ax.set_ylim(bbox[1], bbox[3])
         _decorate(ax, lang, bbox)
         return _save(fig, path, dpi)
 

@@ -67,6 +67,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "status_warn": ("提示", "warning"),
     "status_fail": ("不合格", "failed"),
     "by_district": ("分区统计", "By district"),
+    "map_districts": (
+        "分区图（{level}）：位于基础型及以上生活圈的户数占比",
+        "Districts ({level}): share of households in circles at the basic grade or better",
+    ),
     "district_level": ("层级", "Level"),
     "district_name": ("片区", "District"),
     "figures_text": (

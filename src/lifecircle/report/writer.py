@@ -546,6 +546,18 @@ def write_reports(
                 if districts is not None
                 else []
             ),
+            *(
+                [
+                    PdfBlock(
+                        "image",
+                        images["districts"].path,
+                        images["districts"].caption,
+                        height_share=0.44,
+                    )
+                ]
+                if "districts" in images
+                else []
+            ),
             PdfBlock("heading", text("kpis", lang)),
             PdfBlock("table", kpis) if kpis.rows else PdfBlock("para", text("no_kpis", lang)),
             *(
@@ -716,6 +728,22 @@ def _city_images(
         ),
         text("map_grades", lang),
     )
+    districts = getattr(assessment, "districts", None) or {}
+    if districts:
+        from lifecircle.assess.pipeline import district_summary
+
+        level, polygons = next(iter(districts.items()))
+        summary = district_summary(assessment.kpis)
+        summary = summary.loc[summary["level"] == level]
+        share = dict(zip(summary["district"].astype(str), summary["households_basic_or_better"],
+                         strict=True))  # fmt: skip
+        add(
+            "districts",
+            fig.map_districts(
+                base, polygons, share, lang, img / f"map_districts{suffix}.png", dpi=dpi
+            ),
+            text("map_districts", lang, level=level),
+        )
     panels = _blind_panels(assessment, blind_categories, lang)
     if panels:
         add(
