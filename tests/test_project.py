@@ -464,10 +464,9 @@ def test_xian_bd09_declared_wgs84_is_an_error_naming_the_fit(tmp_path: Path) -> 
     assert audit.loc[("crs_offset", "outlets"), "status"] == "warn"
 
 
-def test_districts_on_the_sample_city(tmp_path: Path) -> None:
-    from lifecircle.assess.pipeline import district_summary
+def _sample_with_districts(tmp_path: Path) -> Path:
+    """The sample city's city file with a 区 level of two halves (西区, 东区)."""
     from lifecircle.ingest import read_residences
-    from lifecircle.project import run_city
 
     x0, y0, x1, y1 = read_residences(PBF).total_bounds
     mid = (x0 + x1) / 2
@@ -478,11 +477,18 @@ def test_districts_on_the_sample_city(tmp_path: Path) -> None:
         crs=4326,
     )  # fmt: skip
     boxes.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
-    city = _city_file(
+    return _city_file(
         tmp_path / "c",
         f'[[districts]]\nlevel = "区"\npath = "{(tmp_path / "districts.geojson").as_posix()}"\n'
         'name_field = "名称"\n',
     )
+
+
+def test_districts_on_the_sample_city(tmp_path: Path) -> None:
+    from lifecircle.assess.pipeline import district_summary
+    from lifecircle.project import run_city
+
+    city = _sample_with_districts(tmp_path)
     run = run_city(load_city_file(city))
     res = run.assessment.residences
     assert res["district:区"].notna().all()
@@ -565,3 +571,28 @@ def test_xian_audit_lists_chain_brands(tmp_path: Path) -> None:
     top = brands.set_index("brand")["outlets"]
     assert top.get("中国建设银行", 0) >= 40 and "公厕" not in top.index  # only outlets with a 业态
     assert "连锁品牌 Chain brands found" in out
+
+
+def test_dashboard_serves_the_districts_of_a_city_file(tmp_path: Path) -> None:
+    from _web_fixtures import TestClient  # Starlette's client, its httpx warning silenced
+    from lifecircle.web.app import create_app
+    from lifecircle.web.config import Settings
+
+    city = _sample_with_districts(tmp_path)
+    settings = Settings(cities=[str(city)], data_dir=tmp_path / "data", mode="dev",
+                        freeze_gc=False)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/api/auth/login", json={"username": "planner", "password": "planner-demo"})
+        assert r.status_code == 200, r.text
+        areas = client.get("/api/dashboard/district-areas").json()
+        table = client.get("/api/dashboard/districts").json()
+        audit = client.get("/api/dashboard/audit").json()
+    assert {f["properties"]["name"] for f in areas["features"]} == {"西区", "东区"}
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in areas["features"])
+    assert {(d["level"], d["district"]) for d in table} == {("区", "西区"), ("区", "东区")}
+    served = load_city_file(city)
+    assert served.districts[0].level == "区"
+    share = {f["properties"]["name"]: f["properties"]["households_basic_or_better"]
+             for f in areas["features"]}  # fmt: skip
+    assert share == {d["district"]: d["households_basic_or_better"] for d in table}
+    assert audit["figures"]["residences_assessed"] > 0

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from lifecircle.assess.model import ALL_GRADES, GRADE_EN
 from lifecircle.assess.survey import read_responses, satisfaction_by_circle
 from lifecircle.store.models import Need, SurveyResponse
-from lifecircle.web.city import City, _records
+from lifecircle.web.city import City, _clean, _records
 from lifecircle.web.deps import AppStateDep, CurrentCity, DbSession, PlannerUser
 from lifecircle.web.errors import ERROR_RESPONSES, NotFoundError
 from lifecircle.web.routes._common import json_response, survey_frame, utc
@@ -101,6 +101,42 @@ def districts(city: CurrentCity, principal: PlannerUser, db: DbSession) -> list[
     from lifecircle.assess.pipeline import district_summary
 
     return _records(district_summary(_graded(city, db).kpis))
+
+
+@router.get("/dashboard/district-areas", response_model=FeatureCollection)
+def district_areas(city: CurrentCity, principal: PlannerUser, db: DbSession) -> Response:
+    """The districts of the largest level as polygons (WGS-84, simplified to about 10 m) with
+    ``level, name, circles_total, households_basic_or_better``; empty without districts."""
+    import shapely
+
+    from lifecircle.assess.pipeline import district_summary
+
+    areas = getattr(city.assessment, "districts", None) or {}
+    features: list[dict[str, Any]] = []
+    if areas:
+        level, polygons = next(iter(areas.items()))
+        summary = district_summary(_graded(city, db).kpis)
+        rows = summary.loc[summary["level"] == level].set_index("district")
+        for name, geom in zip(polygons["name"].astype(str), polygons.geometry, strict=True):
+            shape = shapely.simplify(geom, 0.0001, preserve_topology=True)
+            known = name in rows.index
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(shape),
+                    "properties": {
+                        "level": level,
+                        "name": name,
+                        "circles_total": _clean(rows.at[name, "circles_total"]) if known else None,
+                        "households_basic_or_better": _clean(
+                            rows.at[name, "households_basic_or_better"]
+                        )
+                        if known
+                        else None,
+                    },
+                }
+            )
+    return json_response({"type": "FeatureCollection", "features": features})
 
 
 @router.get("/dashboard/circles", response_model=FeatureCollection)

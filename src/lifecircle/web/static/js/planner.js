@@ -289,6 +289,26 @@
     table.appendChild(body);
   }
 
+  function drawDistricts() {
+    var layer = state.layers.districts;
+    if (!layer) return;
+    layer.clearLayers();
+    var fc = state.districtAreas;
+    if (!fc || !fc.features || !fc.features.length) return;
+    L.geoJSON(fc, {
+      style: function () {
+        return { color: "#37474f", weight: 2, dashArray: "6 4", fill: false, interactive: true, className: "lc-district" };
+      },
+      onEachFeature: function (f, lyr) {
+        var p = f.properties || {};
+        var share = p.households_basic_or_better;
+        var text = String(p.level || "") + " " + String(p.name || "") + " · " + LC.t("pl.col_hh_basic") + " " +
+          (share === null || share === undefined ? "—" : (share * 100).toFixed(1) + "%");
+        lyr.bindTooltip(LC.tipText(text), { sticky: true });
+      }
+    }).addTo(layer);
+  }
+
   function renderDistricts(list) {
     var table = $("district-table");
     table.innerHTML = "";
@@ -748,6 +768,10 @@
       state.data.audit = r.ok ? r.data : null;
       renderAudit(r.ok ? r.data : {});
     }));
+    jobs.push(LC.get("/api/dashboard/district-areas").then(function (r) {
+      state.districtAreas = r.ok ? r.data : null;
+      drawDistricts();
+    }));
     jobs.push(LC.get("/api/dashboard/districts").then(function (r) {
       state.data.districts = r.ok ? r.data : [];
       renderDistricts(r.ok ? r.data : []);
@@ -822,6 +846,7 @@
         setPicking(false);
         LC.status($("scen-status"), "", "info");
       });
+      state.layers.districts = L.layerGroup().addTo(made.map);
       state.layers.circles = L.layerGroup().addTo(made.map);
       state.layers.blind = L.layerGroup().addTo(made.map);
       state.layers.scen = L.layerGroup().addTo(made.map);
